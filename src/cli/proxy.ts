@@ -1,0 +1,74 @@
+import { checkConfig } from '../config/check.ts';
+import { loadConfig } from '../config/load.ts';
+import { TokenPakError } from '../errors.ts';
+import { startProxy } from '../server/proxy.ts';
+import { configPath, parseDeployEnv, parseFlags, parsePort, UsageError } from './shared.ts';
+
+export const proxyHelp = `Usage: tokenpak proxy [--config FILE] [--port N] [--host H] [--env development|production]
+
+Starts the proxy. SIGTERM or SIGINT stops it gracefully.
+  --config FILE   config file (default: $TOKENPAK_CONFIG, or ./tokenpak.config.yaml)
+  --port N        overrides server.port (default 8000)
+  --host H        overrides server.host (default 127.0.0.1)
+  --env production   refuse to start if any model can reach a mock provider
+                     (default: production when NODE_ENV=production)`;
+
+/** `tokenpak proxy`: runs until SIGTERM or SIGINT. */
+export async function proxyCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, {
+    config: { type: 'string', short: 'c' },
+    port: { type: 'string', short: 'p' },
+    host: { type: 'string' },
+    env: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (positionals.length > 0) throw new UsageError(`proxy takes no positional arguments (got "${positionals[0]}"); pass the config with --config FILE.`);
+  if (values.help) {
+    process.stdout.write(`${proxyHelp}\n`);
+    return 0;
+  }
+  const file = configPath(values.config);
+  const env = parseDeployEnv(values.env);
+  const port = parsePort(values.port);
+  const config = await loadConfig(file);
+  if (env === 'production') {
+    const { errors } = checkConfig(config, { env });
+    if (errors.length > 0) {
+      throw new TokenPakError('production_guard', `Refusing to start in production: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`);
+    }
+  }
+
+  const proxy = await startProxy({
+    config,
+    ...(port !== undefined ? { port } : {}),
+    ...(values.host !== undefined ? { host: values.host } : {}),
+  }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EADDRINUSE') {
+      throw new TokenPakError('internal_error', `Port ${port ?? config.server.port} on ${values.host ?? config.server.host} is already in use. Stop the other process, or pass --port.`, { cause: error });
+    }
+    throw error;
+  });
+  const routes = Object.values(config.models).map((r) => `${r.name} → ${r.chain.map((t) => t.provider).join(' → ')}`);
+  process.stdout.write(`TokenPak proxy listening on ${proxy.url} (config: ${file})\n  ${routes.join('\n  ')}\n`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        process.stderr.write(`[tokenpak] ${signal} again: stopping now.\n`);
+        process.exit(1);
+      }
+      stopping = true;
+      process.stdout.write(`[tokenpak] ${signal}: stopping (in-flight requests get up to ${config.server.shutdown_grace_ms} ms)\n`);
+      proxy.close().then(
+        () => resolve(0),
+        (error) => {
+          process.stderr.write(`[tokenpak] error while stopping: ${String(error)}\n`);
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}

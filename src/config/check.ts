@@ -1,0 +1,92 @@
+/**
+ * Checks beyond validity: traps a config can fall into (the recipe's
+ * pitfalls), and the production rule that no model may reach a mock.
+ */
+import type { Config } from './load.ts';
+
+/** A finding about a loaded config. */
+export interface ConfigFinding {
+  /** Dotted key path the finding is about. */
+  path: string;
+  message: string;
+}
+
+export interface ConfigCheck {
+  /** Lines shown with ✓: what the config does. */
+  summary: string[];
+  /** Traps (⚠): valid, but probably not what was meant. */
+  warnings: ConfigFinding[];
+  /** Errors (✗) from the environment's rules (production). */
+  errors: ConfigFinding[];
+}
+
+export type DeployEnv = 'development' | 'production';
+
+const isMock = (config: Config, provider: string) => config.providers[provider]?.type === 'mock';
+
+/** Which mock providers each model can reach, through its whole chain. */
+export function mockRoutes(config: Config): Array<{ model: string; mocks: string[] }> {
+  return Object.values(config.models)
+    .map((route) => ({ model: route.name, mocks: [...new Set(route.chain.filter((t) => isMock(config, t.provider)).map((t) => t.provider))] }))
+    .filter((entry) => entry.mocks.length > 0);
+}
+
+export function checkConfig(config: Config, options: { env?: DeployEnv } = {}): ConfigCheck {
+  const providers = Object.entries(config.providers);
+  const mocks = providers.filter(([, p]) => p.type === 'mock');
+  const reals = providers.filter(([, p]) => p.type !== 'mock');
+  const state = (enabled: boolean) => (enabled ? 'enabled' : 'disabled');
+  const summary = ['Config valid'];
+  if (mocks.length) summary.push(`Providers: ${mocks.map(([n, p]) => `${n} (${state(p.enabled)})`).join(', ')}`);
+  if (reals.length) summary.push(`Real providers: ${reals.map(([n, p]) => `${n} (${state(p.enabled)})`).join(', ')}`);
+  const routes = Object.values(config.models);
+  if (routes.every((r) => r.chain.every((t) => isMock(config, t.provider)))) summary.push('All models route to mock');
+  else if (routes.every((r) => r.chain.every((t) => !isMock(config, t.provider)))) summary.push('All models route to real providers');
+  else summary.push(`Routes: ${routes.map((r) => `${r.name} → ${r.chain.map((t) => t.provider).join(' → ')}`).join('; ')}`);
+
+  const warnings: ConfigFinding[] = [];
+  const reachable = mockRoutes(config);
+  const enabledReals = reals.filter(([, p]) => p.enabled).map(([n]) => n);
+  if (reachable.length > 0 && enabledReals.length > 0) {
+    warnings.push({
+      path: 'providers',
+      message: `models ${reachable.map((r) => r.model).join(', ')} route to a mock while real provider(s) ${enabledReals.join(', ')} are enabled: a development config can reach a paid API. Set enabled: false on real providers you do not use in development (pitfall 4).`,
+    });
+  }
+  for (const route of routes) {
+    const primary = config.providers[route.chain[0]!.provider]!;
+    const explicit = route.settings.fallback_model;
+    route.chain.slice(1).forEach((target) => {
+      const settings = config.providers[target.provider]!;
+      const named = typeof explicit === 'string' || (explicit !== undefined && target.provider in explicit);
+      if (settings.type !== 'mock' && settings.type !== primary.type && !named && !route.settings.fallback_route) {
+        warnings.push({
+          path: `models.${route.name}.fallback_model`,
+          message: `falls back from ${primary.type} to ${settings.type} provider "${target.provider}" but names no upstream model for it, so "${target.model}" is sent to ${settings.type}. Set fallback_model (for example fallback_model: {${target.provider}: <model>}).`,
+        });
+      }
+    });
+  }
+  for (const [name, provider] of mocks) {
+    if (!provider.enabled || provider.type !== 'mock') continue;
+    const latency = provider.latency_ms;
+    const low = typeof latency === 'number' ? latency : latency.max;
+    if (low < 100) {
+      warnings.push({
+        path: `providers.${name}.latency_ms`,
+        message: `is ${typeof latency === 'number' ? latency : `${latency.min}-${latency.max}`} ms: below 100 ms, slow code paths go unnoticed. 200 to 500 ms is realistic (pitfall 3).`,
+      });
+    }
+  }
+
+  const errors: ConfigFinding[] = [];
+  if (options.env === 'production') {
+    for (const entry of reachable) {
+      errors.push({
+        path: `models.${entry.model}`,
+        message: `can reach mock provider ${entry.mocks.map((m) => `"${m}"`).join(', ')}; a production config must route only to real providers (pitfall 2). Route ${entry.model} to openai or anthropic.`,
+      });
+    }
+  }
+  return { summary, warnings, errors };
+}

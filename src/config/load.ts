@@ -1,0 +1,295 @@
+/**
+ * `loadConfig()`: YAML → `${VAR}` interpolation → zod schema → route
+ * resolution → one typed {@link Config}. Everything is checked here, once;
+ * nothing downstream re-validates.
+ */
+import { readFile } from 'node:fs/promises';
+import type { z } from 'zod';
+import { ConfigError, type ConfigIssue } from '../errors.ts';
+import { didYouMean } from '../util/did-you-mean.ts';
+import {
+  configSchema,
+  type ConfigInput,
+  type ParsedConfig,
+  type ProviderSettings,
+  type RouteSettings,
+} from './schema.ts';
+import { keysAt } from './schema-keys.ts';
+import { pathKey, readConfigSource, type ConfigSource, type DataPath } from './yaml-source.ts';
+
+/** One step of a route: which provider is asked, under which model name. */
+export interface RouteTarget {
+  /** Configured provider name. */
+  provider: string;
+  /** Model name sent upstream. */
+  model: string;
+}
+
+/** A model route with its provider chain worked out. */
+export interface ResolvedRoute {
+  /** The model name clients ask for. */
+  name: string;
+  /** The route as written (defaults applied). */
+  settings: RouteSettings;
+  /** Primary first, then every fallback, in the order they are tried. */
+  chain: RouteTarget[];
+}
+
+/** The resolved config every other part of TokenPak reads. */
+export interface Config {
+  /** Where it came from: a file path, or `<inline>`. */
+  source: string;
+  providers: Record<string, ProviderSettings>;
+  models: Record<string, ResolvedRoute>;
+  server: ParsedConfig['server'] & { body_limit_bytes: number };
+  logs: ParsedConfig['logs'];
+  pricing: ParsedConfig['pricing'];
+}
+
+export interface LoadOptions {
+  /** Environment used for `${VAR}` (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Reads and resolves a config file. Throws {@link ConfigError} listing every problem. */
+export async function loadConfig(file: string, options: LoadOptions = {}): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : String(error);
+    throw new ConfigError(
+      file,
+      [{ path: '', message: `cannot read the config file: ${reason}. Pass the path of a YAML config with --config.` }],
+      'config_not_found',
+    );
+  }
+  return parseConfig(text, { ...options, file });
+}
+
+/** Resolves config YAML text. */
+export function parseConfig(text: string, options: LoadOptions & { file?: string } = {}): Config {
+  const source = readConfigSource(text, options.env ?? process.env);
+  return resolveSource(source, options.file ?? '<inline>');
+}
+
+/**
+ * Resolves a config given as data (for example inline options of the Vitest
+ * plugin). `${VAR}` references in strings are interpolated as in files.
+ */
+export function defineConfig(input: ConfigInput, options: LoadOptions = {}): Config {
+  const text = JSON.stringify(input);
+  // JSON is YAML: going through the same reader keeps one set of rules
+  // (interpolation, pattern order, error paths) for files and inline configs.
+  return resolveSource(readConfigSource(text, options.env ?? process.env), '<inline>');
+}
+
+function resolveSource(source: ConfigSource, file: string): Config {
+  if (source.issues.length > 0) throw new ConfigError(file, source.issues);
+  if (source.data === null || typeof source.data !== 'object' || Array.isArray(source.data)) {
+    throw new ConfigError(file, [
+      { path: '', message: 'the config must be a mapping with at least `providers:` and `models:`' },
+    ]);
+  }
+  const raw = source.data as Record<string, unknown>;
+  const locate = (path: DataPath, at: 'key' | 'value' = 'value'): Omit<ConfigIssue, 'message'> => {
+    const entry = source.entries.get(pathKey(path));
+    const position = (at === 'key' ? entry?.key ?? entry?.value : entry?.value ?? entry?.key) ?? nearestPosition(source, path);
+    return { path: entry?.display ?? path.join('.'), ...position };
+  };
+
+  const issues: ConfigIssue[] = [];
+  const envIssuePaths: DataPath[] = [];
+  for (const unset of source.unset) {
+    const [top, providerName] = unset.path;
+    if (top === 'providers' && typeof providerName === 'string' && isDisabled(raw, providerName)) continue;
+    envIssuePaths.push(unset.path);
+    const fix =
+      top === 'providers' && typeof providerName === 'string'
+        ? `Set it, or set providers.${providerName}.enabled: false.`
+        : 'Set it, or give a default with ${NAME:-default}.';
+    issues.push({
+      ...locate(unset.path),
+      message: `uses \${${unset.variable}}, which is not set. ${fix}`,
+    });
+  }
+
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      if (envIssuePaths.some((p) => startsWith(issue.path, p))) continue;
+      issues.push(...describeZodIssue(issue, raw, locate));
+    }
+  }
+  if (issues.length > 0 || !parsed.success) throw new ConfigError(file, sortIssues(issues));
+
+  const config = parsed.data;
+  const semantic = resolveRoutes(config, locate);
+  if (semantic.issues.length > 0) throw new ConfigError(file, sortIssues(semantic.issues));
+  return {
+    source: file,
+    providers: config.providers,
+    models: semantic.models,
+    server: { ...config.server, body_limit_bytes: parseSize(config.server.body_limit) },
+    logs: config.logs,
+    pricing: config.pricing,
+  };
+}
+
+type Locate = (path: DataPath, at?: 'key' | 'value') => Omit<ConfigIssue, 'message'>;
+
+function isDisabled(raw: Record<string, unknown>, provider: string): boolean {
+  const providers = raw.providers as Record<string, { enabled?: unknown }> | undefined;
+  return providers?.[provider]?.enabled === false;
+}
+
+function startsWith(path: readonly PropertyKey[], prefix: DataPath): boolean {
+  return prefix.every((segment, i) => path[i] === segment);
+}
+
+function nearestPosition(source: ConfigSource, path: DataPath) {
+  for (let n = path.length - 1; n >= 0; n--) {
+    const entry = source.entries.get(pathKey(path.slice(0, n)));
+    if (entry?.value) return entry.value;
+  }
+  return undefined;
+}
+
+function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
+  return issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+}
+
+function describeZodIssue(issue: z.core.$ZodIssue, raw: unknown, locate: Locate): ConfigIssue[] {
+  const path = issue.path as (string | number)[];
+  if (issue.code === 'unrecognized_keys') {
+    const known = keysAt(configSchema, raw, path);
+    return issue.keys.map((key) => ({
+      ...locate([...path, key], 'key'),
+      message: `unknown key "${key}".${didYouMean(key, known)}${known.length ? ` Known keys here: ${known.join(', ')}.` : ''}`,
+    }));
+  }
+  if (issue.code === 'invalid_union' && 'discriminator' in issue && issue.discriminator) {
+    const value = valueAt(raw, path);
+    const options = ((issue as { options?: unknown[] }).options ?? []).map(String);
+    return [
+      {
+        ...locate(path),
+        message:
+          value === undefined
+            ? `is required: one of ${options.map((o) => `"${o}"`).join(', ')}`
+            : `unknown ${String(path.at(-1))} ${JSON.stringify(value)}: use one of ${options.map((o) => `"${o}"`).join(', ')}.${didYouMean(String(value), options)}`,
+      },
+    ];
+  }
+  if (issue.code === 'invalid_type' && valueAt(raw, path) === undefined) {
+    return [{ ...locate(path), message: `is required (${issue.expected})` }];
+  }
+  return [{ ...locate(path), message: issue.message.replace(/^Invalid input: /, '') }];
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let value: unknown = raw;
+  for (const segment of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[segment];
+  }
+  return value;
+}
+
+/** Works out each route's chain and checks what the schema cannot. */
+function resolveRoutes(config: ParsedConfig, locate: Locate): { models: Record<string, ResolvedRoute>; issues: ConfigIssue[] } {
+  const issues: ConfigIssue[] = [];
+  const providerNames = Object.keys(config.providers);
+  const routeNames = Object.keys(config.models);
+  if (providerNames.length === 0) issues.push({ ...locate(['providers']), message: 'no providers: add at least one (for example `mock: {type: mock}`)' });
+  if (routeNames.length === 0) issues.push({ ...locate(['models']), message: 'no models: add at least one route (for example `gpt-4: {provider: mock}`)' });
+
+  for (const [name, provider] of Object.entries(config.providers)) {
+    if (!provider.enabled || provider.type === 'mock') continue;
+    if (!provider.api_key && provider.base_url === undefined) {
+      const variable = provider.type === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY';
+      issues.push({
+        ...locate(['providers', name]),
+        path: `providers.${name}.api_key`,
+        message: `is required for an enabled ${provider.type} provider. Add api_key: \${${variable}}, or set enabled: false.`,
+      });
+    }
+  }
+
+  const checkProvider = (route: string, provider: string, path: DataPath) => {
+    const settings = config.providers[provider];
+    if (!settings) {
+      issues.push({
+        ...locate(path),
+        message: `routes to unknown provider "${provider}".${didYouMean(provider, providerNames)} Configured providers: ${providerNames.join(', ') || '(none)'}.`,
+      });
+    } else if (!settings.enabled) {
+      issues.push({
+        ...locate(path),
+        message: `routes to provider "${provider}", which is disabled (enabled: false). Enable it, or route ${route} to an enabled provider.`,
+      });
+    }
+  };
+
+  const own = new Map<string, RouteTarget[]>();
+  for (const [name, route] of Object.entries(config.models)) {
+    checkProvider(name, route.provider, ['models', name, 'provider']);
+    const fallbacks = listOf(route.fallback_provider);
+    fallbacks.forEach((provider, i) =>
+      checkProvider(name, provider, ['models', name, 'fallback_provider', ...(Array.isArray(route.fallback_provider) ? [i] : [])]),
+    );
+    const primaryModel = route.model ?? name;
+    if (route.fallback_model !== undefined && typeof route.fallback_model === 'object') {
+      for (const provider of Object.keys(route.fallback_model)) {
+        if (!fallbacks.includes(provider)) {
+          issues.push({
+            ...locate(['models', name, 'fallback_model', provider], 'key'),
+            message: `names provider "${provider}", which is not in fallback_provider (${fallbacks.join(', ') || 'none'}).`,
+          });
+        }
+      }
+    }
+    const fallbackModel = (provider: string) =>
+      typeof route.fallback_model === 'string' ? route.fallback_model : route.fallback_model?.[provider] ?? primaryModel;
+    own.set(name, [
+      { provider: route.provider, model: primaryModel },
+      ...fallbacks.map((provider) => ({ provider, model: fallbackModel(provider) })),
+    ]);
+  }
+
+  const models: Record<string, ResolvedRoute> = {};
+  const expand = (name: string, trail: string[]): RouteTarget[] => {
+    const route = config.models[name]!;
+    const chain = [...own.get(name)!];
+    const next = listOf(route.fallback_route);
+    next.forEach((target, i) => {
+      const path = ['models', name, 'fallback_route', ...(Array.isArray(route.fallback_route) ? [i] : [])];
+      if (!config.models[target]) {
+        issues.push({ ...locate(path), message: `names unknown route "${target}".${didYouMean(target, routeNames)} Configured models: ${routeNames.join(', ')}.` });
+      } else if (trail.includes(target)) {
+        // Reported once, at the route where the cycle was entered.
+        if (trail[0] === target) issues.push({ ...locate(path), message: `fallback cycle: ${[...trail, target].join(' → ')}. Remove one of these fallback_route entries.` });
+      } else {
+        chain.push(...expand(target, [...trail, target]));
+      }
+    });
+    return chain;
+  };
+  for (const [name, settings] of Object.entries(config.models)) {
+    models[name] = { name, settings, chain: expand(name, [name]) };
+  }
+  return { models, issues };
+}
+
+function listOf(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+const UNITS: Record<string, number> = { b: 1, kb: 1000, kib: 1024, mb: 1_000_000, mib: 1024 * 1024 };
+
+/** `"4mb"` → 4000000. The schema has already checked the form. */
+export function parseSize(size: number | string): number {
+  if (typeof size === 'number') return size;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(size)!;
+  return Math.floor(Number(match[1]) * (UNITS[(match[2] || 'b').toLowerCase()] ?? 1));
+}

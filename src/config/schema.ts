@@ -1,0 +1,229 @@
+/**
+ * The config file's schema. `z.input` of these schemas is what users write;
+ * `z.output` (defaults applied) is what the rest of TokenPak reads, after
+ * `loadConfig()` has resolved routes. Every object is strict: an unknown key is
+ * an error with a did-you-mean, never silently ignored.
+ */
+import { z } from 'zod';
+
+const nonNegativeInt = z.int().min(0);
+
+/** What an injected mock failure is: an HTTP status, a timeout, or a dropped connection. */
+export const failureKindSchema = z.union([z.literal([429, 500, 503, 529]), z.literal(['timeout', 'disconnect'])], {
+  error: 'must be one of 429, 500, 503, 529, "timeout" or "disconnect"',
+});
+export type FailureKind = z.output<typeof failureKindSchema>;
+
+/** Milliseconds, or a `{min, max}` range drawn deterministically per call. */
+export const latencySchema = z.union(
+  [
+    nonNegativeInt,
+    z
+      .strictObject({ min: nonNegativeInt, max: nonNegativeInt })
+      .refine((range) => range.min <= range.max, { error: 'min must not be greater than max' }),
+  ],
+  { error: 'must be a whole number of milliseconds, or {min, max}' },
+);
+export type LatencySetting = z.output<typeof latencySchema>;
+
+const toolCallAnswerSchema = z.strictObject({
+  /** Tool name the mock calls. */
+  name: z.string().min(1),
+  /** Arguments, as an object or a JSON text. */
+  arguments: z.union([z.record(z.string(), z.unknown()), z.string()]).default({}),
+  /** Tool call id; generated when absent. */
+  id: z.string().optional(),
+});
+
+const answerPartSchema = z.union([
+  z.strictObject({ type: z.literal('text'), text: z.string() }),
+  z.strictObject({
+    type: z.literal('tool_call'),
+    name: z.string().min(1),
+    arguments: z.union([z.record(z.string(), z.unknown()), z.string()]).default({}),
+    id: z.string().optional(),
+  }),
+]);
+
+/** An error a canned answer returns instead of content. */
+export const answerErrorSchema = z.union([
+  failureKindSchema,
+  z.strictObject({
+    /** HTTP status, 400 to 599. */
+    status: z.int().min(400).max(599),
+    /** Message the client receives. */
+    message: z.string().optional(),
+  }),
+]);
+
+/** A canned answer in object form: text, tool calls, content parts, or an error. */
+export const answerObjectSchema = z
+  .strictObject({
+    text: z.string().optional(),
+    tool_call: toolCallAnswerSchema.optional(),
+    tool_calls: z.array(toolCallAnswerSchema).min(1).optional(),
+    content: z.array(answerPartSchema).min(1).optional(),
+    error: answerErrorSchema.optional(),
+    /** Overrides the provider's latency for this answer. */
+    latency_ms: latencySchema.optional(),
+  })
+  .refine(
+    (a) => [a.text, a.tool_call, a.tool_calls, a.content, a.error].filter((v) => v !== undefined).length === 1,
+    { error: 'an answer needs exactly one of text, tool_call, tool_calls, content or error' },
+  );
+
+/** A canned answer: a string is the answer's text. */
+export const answerSchema = z.union([z.string(), answerObjectSchema], {
+  error: 'must be a string, or an object with one of text, tool_call, tool_calls, content or error',
+});
+export type AnswerSpec = z.output<typeof answerSchema>;
+
+/** One answer, or a list of answers given one per call in turn (cycling). */
+export const answersSchema = z.union([answerSchema, z.array(answerSchema).min(1)]);
+export type AnswersSpec = z.output<typeof answersSchema>;
+
+/**
+ * Keyword patterns in file order. The loader turns the YAML mapping into
+ * `[key, answer]` pairs so that file order survives (a JS object would move
+ * integer-like keys first).
+ */
+export const patternsSchema = z.array(z.tuple([z.string().min(1), answersSchema]));
+
+/** Canned answers for one requested model. */
+export const modelResponsesSchema = z.strictObject({
+  /** The answer when no pattern matches. */
+  default: answersSchema.optional(),
+  /** `keyword: answer`; a key written `/source/flags` is a regular expression. */
+  patterns: patternsSchema.default([]),
+});
+
+const providerCommon = {
+  /** A disabled provider is never called and needs no API key. */
+  enabled: z.boolean().default(true),
+  /** Total time allowed for one call, in milliseconds. */
+  timeout_ms: z.int().min(1).optional(),
+  /** Base URL of the API; for `type: openai` any OpenAI-compatible server. */
+  base_url: z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL, for example https://api.openai.com/v1' }).optional(),
+  /** Extra HTTP headers sent upstream with every request. */
+  headers: z.record(z.string(), z.string()).optional(),
+};
+
+/** The mock provider: canned, deterministic answers with simulated latency and failures. */
+export const mockProviderSchema = z.strictObject({
+  type: z.literal('mock'),
+  ...providerCommon,
+  /** Simulated latency (time to the answer, or to the first chunk of a stream). */
+  latency_ms: latencySchema.default(0),
+  /** Delay between stream chunks, in milliseconds. */
+  chunk_delay_ms: nonNegativeInt.default(0),
+  /** Probability (0 to 1) that a call fails with `failure`. */
+  failure_rate: z.number({ error: 'must be a number from 0 to 1' }).min(0, { error: 'must be from 0 to 1' }).max(1, { error: 'must be from 0 to 1 (0.2 fails one call in five)' }).default(0),
+  /** What an injected failure is. */
+  failure: failureKindSchema.default(500),
+  /** For `failure: disconnect` on a stream: how many chunks are sent before the cut. */
+  disconnect_after_chunks: nonNegativeInt.default(0),
+  /** Seed of the deterministic random sequence (failures, latency jitter). */
+  seed: z.int().default(0),
+  /** Canned answers, keyed by requested model. */
+  responses: z.record(z.string(), modelResponsesSchema).default({}),
+});
+
+/** OpenAI, or any server that speaks the OpenAI API. */
+export const openaiProviderSchema = z.strictObject({
+  type: z.literal('openai'),
+  ...providerCommon,
+  /** API key; usually `${OPENAI_API_KEY}`. */
+  api_key: z.string().optional(),
+  /** `OpenAI-Organization` header. */
+  organization: z.string().optional(),
+  /** `OpenAI-Project` header. */
+  project: z.string().optional(),
+});
+
+/** Anthropic's Messages API. */
+export const anthropicProviderSchema = z.strictObject({
+  type: z.literal('anthropic'),
+  ...providerCommon,
+  /** API key; usually `${ANTHROPIC_API_KEY}`. */
+  api_key: z.string().optional(),
+  /** `anthropic-version` header sent upstream. */
+  anthropic_version: z.string().default('2023-06-01'),
+});
+
+export const providerSchema = z.discriminatedUnion('type', [mockProviderSchema, openaiProviderSchema, anthropicProviderSchema], {
+  error: 'type must be one of "mock", "openai" or "anthropic"',
+});
+
+const oneOrMany = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
+  error: 'must be a name, or a list of names',
+});
+
+/** How one model name is routed. */
+export const routeSchema = z.strictObject({
+  /** The provider tried first. */
+  provider: z.string().min(1),
+  /** Upstream model name at the primary provider (default: the route's own name). */
+  model: z.string().min(1).optional(),
+  /** Provider(s) tried in order after a retryable failure of the primary. */
+  fallback_provider: oneOrMany.optional(),
+  /**
+   * Upstream model name at the fallbacks: one name for all of them, or a map
+   * from provider name to model name (default: the route's own name).
+   */
+  fallback_model: z.union([z.string().min(1), z.record(z.string(), z.string().min(1))]).optional(),
+  /** Other routes whose providers are tried after this route's own, in order. */
+  fallback_route: oneOrMany.optional(),
+});
+
+const sizeSchema = z.union([
+  z.int().min(1),
+  z.string().regex(/^\s*\d+(\.\d+)?\s*(b|kb|kib|mb|mib)?\s*$/i, { error: 'must be a size such as 1048576, "512kb" or "4mb"' }),
+]);
+
+export const serverSchema = z.strictObject({
+  /** Interface to listen on. */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** Port to listen on; 0 picks a free one. */
+  port: z.int().min(0).max(65535).default(8000),
+  /** Largest request body accepted; larger ones get 413. */
+  body_limit: sizeSchema.default('4mb'),
+  /** On SIGTERM/SIGINT, how long in-flight requests may take before they are cut. */
+  shutdown_grace_ms: nonNegativeInt.default(10_000),
+});
+
+export const logsSchema = z.strictObject({
+  /** Where call logs are kept. */
+  store: z.enum(['memory']).default('memory'),
+  /** Keep request and response bodies in the log. */
+  capture_bodies: z.boolean().default(false),
+  /** Most calls kept; older ones are dropped. */
+  max_rows: z.int().min(1).default(100_000),
+});
+
+/** Price of one model, in US cents per million tokens. */
+export const priceSchema = z.strictObject({
+  input: z.number().min(0),
+  output: z.number().min(0),
+  cached_input: z.number().min(0).optional(),
+});
+
+export const configSchema = z.strictObject({
+  /** Named providers. */
+  providers: z.record(z.string(), providerSchema),
+  /** Model name → route. */
+  models: z.record(z.string(), routeSchema),
+  server: serverSchema.default(serverSchema.parse({})),
+  logs: logsSchema.default(logsSchema.parse({})),
+  /** Prices that add to or override the built-in table, by upstream model name. */
+  pricing: z.record(z.string(), priceSchema).default({}),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type ProviderSettings = z.output<typeof providerSchema>;
+export type MockProviderSettings = z.output<typeof mockProviderSchema>;
+export type OpenAIProviderSettings = z.output<typeof openaiProviderSchema>;
+export type AnthropicProviderSettings = z.output<typeof anthropicProviderSchema>;
+export type RouteSettings = z.output<typeof routeSchema>;
+export type ModelResponses = z.output<typeof modelResponsesSchema>;
+export type ProviderType = ProviderSettings['type'];

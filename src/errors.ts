@@ -1,0 +1,155 @@
+/**
+ * Every error TokenPak raises is a {@link TokenPakError}: a stable `code` that
+ * programs can switch on, an HTTP `status` for the client, and a message that
+ * says what failed, why, and how to fix it.
+ */
+
+/** Stable error codes. Never rename one: users match on them. */
+export type TokenPakErrorCode =
+  | 'config_invalid'
+  | 'config_not_found'
+  | 'invalid_request'
+  | 'model_not_found'
+  | 'route_not_found'
+  | 'method_not_allowed'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'rate_limited'
+  | 'provider_error'
+  | 'provider_overloaded'
+  | 'provider_timeout'
+  | 'provider_connection_error'
+  | 'provider_auth_error'
+  | 'provider_disabled'
+  | 'production_guard'
+  | 'internal_error';
+
+/** Options shared by every TokenPak error. */
+export interface TokenPakErrorOptions {
+  /** HTTP status the client receives (default 500). */
+  status?: number;
+  /** Whether trying again, or another provider, may succeed. */
+  retryable?: boolean;
+  /** Name of the configured provider the error came from, if any. */
+  provider?: string;
+  /** The underlying error, kept for logs and debugging; never sent to clients. */
+  cause?: unknown;
+  /** Seconds the client should wait before retrying (sent as `retry-after`). */
+  retryAfterSeconds?: number;
+}
+
+const PREFIX = '[tokenpak] ';
+
+/** The one base class for TokenPak errors. */
+export class TokenPakError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: TokenPakErrorCode;
+  /** HTTP status the client receives. */
+  readonly status: number;
+  /** Whether trying again, or another provider, may succeed. */
+  readonly retryable: boolean;
+  /** Configured provider name the error came from, if any. */
+  readonly provider: string | undefined;
+  /** Seconds to wait before retrying, when known. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: TokenPakErrorCode, message: string, options: TokenPakErrorOptions = {}) {
+    super(message.startsWith(PREFIX) ? message : PREFIX + message, { cause: options.cause });
+    this.name = 'TokenPakError';
+    this.code = code;
+    this.status = options.status ?? 500;
+    this.retryable = options.retryable ?? false;
+    this.provider = options.provider;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+
+  /** The message without the `[tokenpak] ` prefix, as sent to HTTP clients. */
+  get detail(): string {
+    return this.message.slice(PREFIX.length);
+  }
+
+  /** True for any TokenPak error, also across bundled copies of this module. */
+  static is(value: unknown): value is TokenPakError {
+    return value instanceof TokenPakError;
+  }
+}
+
+/** One problem found in a config file, located by key path and position. */
+export interface ConfigIssue {
+  /** Dotted key path, for example `providers.openai.api_key`. */
+  path: string;
+  /** What is wrong and how to fix it. */
+  message: string;
+  /** 1-based line in the file, when known. */
+  line?: number;
+  /** 1-based column in the file, when known. */
+  column?: number;
+}
+
+/** A config file that cannot be loaded; `issues` lists every problem found. */
+export class ConfigError extends TokenPakError {
+  /** Path of the config file, or `<inline>`. */
+  readonly file: string;
+  /** Every problem found, in file order. */
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(file: string, issues: ConfigIssue[], code: TokenPakErrorCode = 'config_invalid') {
+    const lines = issues.map((issue) => formatConfigIssue(file, issue));
+    const head =
+      issues.length === 1
+        ? `Failed to load ${lines[0]}`
+        : `Failed to load ${file}: ${issues.length} problems:\n  ${lines.join('\n  ')}`;
+    super(code, head, { status: 500 });
+    this.name = 'ConfigError';
+    this.file = file;
+    this.issues = issues;
+  }
+}
+
+/** `file:line:column: path: message`, the form every config problem is shown in. */
+export function formatConfigIssue(file: string, issue: ConfigIssue): string {
+  const where = issue.line ? `${file}:${issue.line}:${issue.column ?? 1}` : file;
+  return issue.path ? `${where}: ${issue.path}: ${issue.message}` : `${where}: ${issue.message}`;
+}
+
+/** A request the client must fix (400 unless told otherwise). */
+export class RequestError extends TokenPakError {
+  constructor(message: string, options: TokenPakErrorOptions & { code?: TokenPakErrorCode } = {}) {
+    super(options.code ?? 'invalid_request', message, { status: 400, ...options });
+    this.name = 'RequestError';
+  }
+}
+
+/** A failure reported by, or while talking to, a provider. */
+export class ProviderError extends TokenPakError {
+  constructor(
+    code: TokenPakErrorCode,
+    message: string,
+    options: TokenPakErrorOptions & { provider: string },
+  ) {
+    super(code, message, { status: 502, ...options });
+    this.name = 'ProviderError';
+  }
+}
+
+/**
+ * The code and retryability a provider failure with this HTTP status has.
+ * 408, 409, 429 and every 5xx are retryable; other 4xx are the client's to fix.
+ */
+export function classifyStatus(status: number): { code: TokenPakErrorCode; retryable: boolean } {
+  if (status === 429) return { code: 'rate_limited', retryable: true };
+  if (status === 529) return { code: 'provider_overloaded', retryable: true };
+  if (status === 401 || status === 403) return { code: 'provider_auth_error', retryable: false };
+  if (status === 408) return { code: 'provider_timeout', retryable: true };
+  if (status === 409 || status >= 500) return { code: 'provider_error', retryable: true };
+  return { code: 'invalid_request', retryable: false };
+}
+
+/** Wraps anything thrown into a TokenPakError without losing the original. */
+export function toTokenPakError(error: unknown): TokenPakError {
+  if (TokenPakError.is(error)) return error;
+  return new TokenPakError('internal_error', 'Internal error in TokenPak. This is a bug; please report it.', {
+    status: 500,
+    cause: error,
+  });
+}

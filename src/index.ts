@@ -1,0 +1,20 @@
+/**
+ * The public API of `tokenpak`.
+ */
+export * from './errors.ts';
+export type * from './canonical/types.ts';
+export { collectStream, lastUserText, StreamAccumulator, textOf } from './canonical/types.ts';
+export type * from './config/schema.ts';
+export { defineConfig, loadConfig, parseConfig, type Config, type LoadOptions, type ResolvedRoute, type RouteTarget } from './config/load.ts';
+export { checkConfig, type ConfigCheck, type ConfigFinding, type DeployEnv } from './config/check.ts';
+export type * from './providers/types.ts';
+export { createMockProvider, type MockCall, type MockFailure, type MockProvider, type MockRuntimeSettings } from './providers/mock/mock-provider.ts';
+export type { MockAnswer, MockAnswers } from './providers/mock/answers.ts';
+export { createProvider, createProviders, type ProviderFactory } from './providers/registry.ts';
+export { createRouter, RoutingError, type RouteContext, type RoutedResponse, type RoutedStream, type Router } from './router/router.ts';
+export type * from './logs/types.ts';
+export { createMemoryCallLog, type MemoryCallLog } from './logs/memory-store.ts';
+export { costCents, createPricer, type ModelPrice, type PriceTable, type Pricer } from './pricing/pricing.ts';
+export { encodeSSE, parseSSE, type ParsedSSE, type SSEMessage } from './formats/sse.ts';
+export { createApp, type App } from './server/app.ts';
+export { startProxy, type ProxyOptions, type TokenPakProxy } from './server/proxy.ts';

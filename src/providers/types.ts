@@ -1,0 +1,38 @@
+/**
+ * The Provider contract. The mock, OpenAI and Anthropic providers all meet it
+ * and all pass the one shared contract suite (`test/providers/contract.ts`).
+ * A provider sees only canonical requests: never the HTTP server, its request
+ * object, or the client's wire format.
+ */
+import type { ChatRequest, ChatResponse, StreamEvent } from '../canonical/types.ts';
+import type { ProviderType } from '../config/schema.ts';
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Aborted when the client goes away or the call is cancelled. */
+  signal?: AbortSignal;
+  /** TokenPak's request id, for logs and upstream tracing headers. */
+  requestId?: string;
+}
+
+/** A configured LLM provider. */
+export interface Provider {
+  /** The provider's name in the config (`providers.<name>`). */
+  readonly name: string;
+  /** Its kind. */
+  readonly type: ProviderType;
+  /**
+   * One complete answer. `request.model` is the upstream model name. Failures
+   * reject with a `ProviderError` whose `retryable` tells the router whether
+   * to move on to the next provider.
+   */
+  complete(request: ChatRequest, options?: CallOptions): Promise<ChatResponse>;
+  /**
+   * A streamed answer: `start`, deltas, then `finish`. A failure before the
+   * first event may be retried elsewhere; a failure after it is thrown from the
+   * iterator and ends the stream.
+   */
+  stream(request: ChatRequest, options?: CallOptions): AsyncIterable<StreamEvent>;
+  /** Releases connections and timers. */
+  close?(): Promise<void>;
+}

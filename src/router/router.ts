@@ -1,0 +1,334 @@
+/**
+ * The router: a requested model → its route's provider chain. A retryable
+ * failure moves on to the next provider; anything else comes back at once.
+ * Every attempt is recorded, and every call goes to the call log.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ChatRequest, ChatResponse, StreamEvent, Usage } from '../canonical/types.ts';
+import { StreamAccumulator } from '../canonical/types.ts';
+import type { Config, ResolvedRoute, RouteTarget } from '../config/load.ts';
+import { TokenPakError, toTokenPakError, type TokenPakErrorOptions } from '../errors.ts';
+import type { AttemptRecord, CallLogStore, CallRecord, ClientFormat } from '../logs/types.ts';
+import type { Pricer } from '../pricing/pricing.ts';
+import type { Provider } from '../providers/types.ts';
+import { didYouMean } from '../util/did-you-mean.ts';
+
+/** The call's context, from the server (or a test). */
+export interface RouteContext {
+  /** Request id; generated when absent. */
+  requestId?: string;
+  clientFormat: ClientFormat;
+  /** Aborted when the client goes away. */
+  signal?: AbortSignal;
+  /** The request as the client sent it, kept only when `logs.capture_bodies` is on. */
+  rawBody?: unknown;
+}
+
+/** Who answered, and how. */
+export interface RouteOutcome {
+  requestId: string;
+  route: ResolvedRoute;
+  /** Provider that answered. */
+  provider: string;
+  /** Upstream model that answered. */
+  upstreamModel: string;
+  /** Every provider tried, the answering one last. */
+  attempts: AttemptRecord[];
+}
+
+/** A complete answer with its routing outcome. */
+export interface RoutedResponse extends RouteOutcome {
+  response: ChatResponse;
+  /** Cost of all attempts in US cents; null when a price is unknown. */
+  costCents: number | null;
+  latencyMs: number;
+}
+
+/** A stream that has produced its first event (so headers can be sent). */
+export interface RoutedStream extends RouteOutcome {
+  /**
+   * The events, first one included. A failure after the first event is
+   * yielded as an `error` event (never thrown); the iterator then ends.
+   */
+  events: AsyncIterable<StreamEvent>;
+  /** Resolves with the call record once the stream has ended and been logged. */
+  done: Promise<CallRecord>;
+}
+
+/** A failed call: the last attempt's error, with every attempt. */
+export class RoutingError extends TokenPakError {
+  /** Every provider tried, in order. */
+  readonly attempts: AttemptRecord[];
+  readonly requestId: string;
+
+  constructor(last: TokenPakError, attempts: AttemptRecord[], routeName: string, requestId: string) {
+    const tried = attempts.filter((a) => a.outcome === 'error');
+    const summary =
+      tried.length > 1
+        ? ` (all ${tried.length} attempts for "${routeName}" failed: ${tried.map((a) => `${a.provider} → ${a.status} ${a.errorCode}`).join('; ')})`
+        : '';
+    const options: TokenPakErrorOptions = { status: last.status, retryable: last.retryable, cause: last };
+    if (last.provider !== undefined) options.provider = last.provider;
+    if (last.retryAfterSeconds !== undefined) options.retryAfterSeconds = last.retryAfterSeconds;
+    super(last.code, last.detail + summary, options);
+    this.name = 'RoutingError';
+    this.attempts = attempts;
+    this.requestId = requestId;
+  }
+}
+
+export interface RouterOptions {
+  config: Config;
+  /** Providers by configured name (disabled ones may be absent). */
+  providers: ReadonlyMap<string, Provider>;
+  pricer: Pricer;
+  log: CallLogStore;
+}
+
+export interface Router {
+  /** Routes by model name, in config order. */
+  readonly routes: readonly ResolvedRoute[];
+  /** The route of a model, or a 404 `model_not_found` that names the configured ones. */
+  resolve(model: string): ResolvedRoute;
+  complete(request: ChatRequest, context: RouteContext): Promise<RoutedResponse>;
+  stream(request: ChatRequest, context: RouteContext): Promise<RoutedStream>;
+}
+
+export function createRouter(options: RouterOptions): Router {
+  const { config, providers, pricer, log } = options;
+  const routes = Object.values(config.models);
+  const captureBodies = config.logs.capture_bodies;
+
+  const resolve = (model: string): ResolvedRoute => {
+    const route = config.models[model];
+    if (route) return route;
+    const names = Object.keys(config.models);
+    throw new TokenPakError(
+      'model_not_found',
+      `Model "${model}" is not configured.${didYouMean(model, names)} Configured models: ${names.join(', ')}. Add it under models: in ${config.source}.`,
+      { status: 404 },
+    );
+  };
+
+  const providerFor = (target: RouteTarget): Provider => {
+    const provider = providers.get(target.provider);
+    // loadConfig() rejects routes to unknown or disabled providers; this is a guard for hand-built routers.
+    if (!provider) throw new TokenPakError('provider_disabled', `Provider "${target.provider}" is not available (disabled or not configured).`, { status: 503, provider: target.provider });
+    return provider;
+  };
+
+  const failedAttempt = (provider: Provider, target: RouteTarget, error: TokenPakError, started: number): AttemptRecord => ({
+    provider: provider.name,
+    providerType: provider.type,
+    model: target.model,
+    outcome: 'error',
+    status: error.status,
+    errorCode: error.code,
+    errorMessage: error.detail,
+    latencyMs: elapsed(started),
+    costCents: 0,
+  });
+
+  const okAttempt = (provider: Provider, target: RouteTarget, usage: Usage, started: number, ttftMs?: number): AttemptRecord => ({
+    provider: provider.name,
+    providerType: provider.type,
+    model: target.model,
+    outcome: 'ok',
+    status: 200,
+    latencyMs: elapsed(started),
+    ...(ttftMs !== undefined ? { ttftMs } : {}),
+    inputTokens: usage.inputTokens,
+    outputTokens: usage.outputTokens,
+    costCents: pricer(provider.type, target.model, usage),
+  });
+
+  const record = (base: {
+    requestId: string;
+    startedAt: number;
+    started: number;
+    context: RouteContext;
+    request: ChatRequest;
+    stream: boolean;
+    attempts: AttemptRecord[];
+  }, result: { ok: true; response: ChatResponse; ttftMs?: number } | { ok: false; error: TokenPakError }): CallRecord => {
+    const answered = base.attempts.findLast((a) => a.outcome === 'ok');
+    const costCents = sumCost(base.attempts);
+    const call: CallRecord = {
+      id: base.requestId,
+      startedAt: base.startedAt,
+      clientFormat: base.context.clientFormat,
+      model: base.request.model,
+      provider: answered?.provider ?? null,
+      upstreamModel: answered?.model ?? null,
+      outcome: result.ok ? 'ok' : 'error',
+      status: result.ok ? 200 : result.error.status,
+      latencyMs: elapsed(base.started),
+      inputTokens: result.ok ? result.response.usage.inputTokens : 0,
+      outputTokens: result.ok ? result.response.usage.outputTokens : 0,
+      costCents,
+      stream: base.stream,
+      attempts: base.attempts,
+    };
+    if (!result.ok) {
+      call.errorCode = result.error.code;
+      call.errorMessage = result.error.detail;
+    }
+    if (result.ok && result.ttftMs !== undefined) call.ttftMs = result.ttftMs;
+    if (captureBodies) {
+      if (base.context.rawBody !== undefined) call.requestBody = base.context.rawBody;
+      if (result.ok) call.responseBody = result.response;
+    }
+    log.append(call);
+    return call;
+  };
+
+  return {
+    routes,
+    resolve,
+
+    async complete(request, context) {
+      const route = resolve(request.model);
+      const requestId = context.requestId ?? randomUUID();
+      const started = performance.now();
+      const base = { requestId, startedAt: Date.now(), started, context, request, stream: false, attempts: [] as AttemptRecord[] };
+      let last: TokenPakError | undefined;
+      for (const target of route.chain) {
+        if (context.signal?.aborted) break;
+        const provider = providerFor(target);
+        const attemptStarted = performance.now();
+        try {
+          const response = await provider.complete(
+            { ...request, model: target.model },
+            { requestId, ...(context.signal ? { signal: context.signal } : {}) },
+          );
+          base.attempts.push(okAttempt(provider, target, response.usage, attemptStarted));
+          record(base, { ok: true, response });
+          return {
+            requestId,
+            route,
+            provider: provider.name,
+            upstreamModel: response.model || target.model,
+            attempts: base.attempts,
+            response,
+            costCents: sumCost(base.attempts),
+            latencyMs: elapsed(started),
+          };
+        } catch (thrown) {
+          last = withProvider(toTokenPakError(thrown), provider.name);
+          base.attempts.push(failedAttempt(provider, target, last, attemptStarted));
+          if (!last.retryable) break;
+        }
+      }
+      const error = new RoutingError(last ?? cancelled(), base.attempts, route.name, requestId);
+      record(base, { ok: false, error });
+      throw error;
+    },
+
+    async stream(request, context) {
+      const route = resolve(request.model);
+      const requestId = context.requestId ?? randomUUID();
+      const started = performance.now();
+      const base = { requestId, startedAt: Date.now(), started, context, request, stream: true, attempts: [] as AttemptRecord[] };
+      let last: TokenPakError | undefined;
+      for (const target of route.chain) {
+        if (context.signal?.aborted) break;
+        const provider = providerFor(target);
+        const attemptStarted = performance.now();
+        const iterator = provider
+          .stream({ ...request, model: target.model }, { requestId, ...(context.signal ? { signal: context.signal } : {}) })
+          [Symbol.asyncIterator]();
+        let first: IteratorResult<StreamEvent>;
+        try {
+          first = await iterator.next();
+          if (first.done) throw new TokenPakError('provider_error', `Provider "${provider.name}" ended the stream without sending anything.`, { status: 502, retryable: true, provider: provider.name });
+          if (first.value.type === 'error') throw first.value.error;
+        } catch (thrown) {
+          last = withProvider(toTokenPakError(thrown), provider.name);
+          base.attempts.push(failedAttempt(provider, target, last, attemptStarted));
+          if (!last.retryable) break;
+          continue;
+        }
+        const ttftMs = elapsed(started);
+        let resolveDone!: (call: CallRecord) => void;
+        const done = new Promise<CallRecord>((resolve) => (resolveDone = resolve));
+        const firstEvent = first.value;
+        const events = (async function* (): AsyncGenerator<StreamEvent> {
+          const collected = new StreamAccumulator(target.model);
+          let failure: TokenPakError | undefined;
+          try {
+            collected.add(firstEvent);
+            yield firstEvent;
+            while (!collected.finish) {
+              let step: IteratorResult<StreamEvent>;
+              try {
+                step = await iterator.next();
+              } catch (thrown) {
+                failure = withProvider(toTokenPakError(thrown), provider.name);
+                break;
+              }
+              if (step.done) {
+                failure = new TokenPakError('provider_connection_error', `Provider "${provider.name}" ended the stream before it finished.`, { status: 502, retryable: true, provider: provider.name });
+                break;
+              }
+              if (step.value.type === 'error') {
+                failure = withProvider(toTokenPakError(step.value.error), provider.name);
+                break;
+              }
+              collected.add(step.value);
+              yield step.value;
+            }
+            if (failure) yield { type: 'error', error: failure };
+          } finally {
+            const finished = collected.finish;
+            if (!finished && !failure) {
+              // The consumer stopped early: the client went away.
+              failure = new TokenPakError('provider_connection_error', 'The client closed the connection before the stream finished.', { status: 499 });
+              await iterator.return?.();
+            }
+            const usage = finished?.usage ?? { inputTokens: 0, outputTokens: 0 };
+            if (finished) {
+              base.attempts.push(okAttempt(provider, target, usage, attemptStarted, ttftMs));
+              const response = collected.response();
+              resolveDone(record(base, { ok: true, response, ttftMs }));
+            } else {
+              base.attempts.push({ ...failedAttempt(provider, target, failure!, attemptStarted), ttftMs });
+              resolveDone(record(base, { ok: false, error: failure! }));
+            }
+          }
+        })();
+        return { requestId, route, provider: provider.name, upstreamModel: target.model, attempts: base.attempts, events, done };
+      }
+      const error = new RoutingError(last ?? cancelled(), base.attempts, route.name, requestId);
+      record(base, { ok: false, error });
+      throw error;
+    },
+  };
+}
+
+function elapsed(since: number): number {
+  return Math.round((performance.now() - since) * 100) / 100;
+}
+
+function sumCost(attempts: readonly AttemptRecord[]): number | null {
+  let total = 0;
+  for (const attempt of attempts) {
+    if (attempt.costCents === null) return null;
+    total += attempt.costCents;
+  }
+  return Math.round(total * 1e6) / 1e6;
+}
+
+function withProvider(error: TokenPakError, provider: string): TokenPakError {
+  if (error.provider !== undefined) return error;
+  return new TokenPakError(error.code, error.detail, {
+    status: error.status,
+    retryable: error.retryable,
+    provider,
+    cause: error.cause ?? error,
+    ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
+  });
+}
+
+function cancelled(): TokenPakError {
+  return new TokenPakError('provider_connection_error', 'The client closed the connection before any provider answered.', { status: 499 });
+}

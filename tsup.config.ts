@@ -1,0 +1,18 @@
+import { defineConfig } from 'tsup';
+
+// One build with shared chunks, so that `tokenpak` and its sub-entries share a
+// single copy of the error classes (instanceof works across entries).
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    'cli/main': 'src/cli/main.ts',
+  },
+  format: ['esm'],
+  target: 'node22',
+  platform: 'node',
+  splitting: true,
+  sourcemap: true,
+  clean: true,
+  dts: { entry: { index: 'src/index.ts' } },
+  external: ['vitest', 'msw', 'pg'],
+});
