@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
+import { patternKeyError } from '../providers/mock/answers.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
 import {
   configSchema,
@@ -216,6 +217,17 @@ function resolveRoutes(config: ParsedConfig, locate: Locate): { models: Record<s
     }
   }
 
+  // A bad `/regex/` key must fail here, with its position, not when the mock is built.
+  for (const [name, provider] of Object.entries(config.providers)) {
+    if (provider.type !== 'mock') continue;
+    for (const [model, entry] of Object.entries(provider.responses)) {
+      entry.patterns.forEach(([key], i) => {
+        const error = patternKeyError(key);
+        if (error) issues.push({ ...locate(['providers', name, 'responses', model, 'patterns', i, 0], 'key'), message: `pattern key ${JSON.stringify(key)} ${error}` });
+      });
+    }
+  }
+
   const checkProvider = (route: string, provider: string, path: DataPath) => {
     const settings = config.providers[provider];
     if (!settings) {
@@ -258,6 +270,8 @@ function resolveRoutes(config: ParsedConfig, locate: Locate): { models: Record<s
   }
 
   const models: Record<string, ResolvedRoute> = {};
+  // Every route of a cycle would find it; report each cycle once.
+  const cycles = new Set<string>();
   const expand = (name: string, trail: string[]): RouteTarget[] => {
     const route = config.models[name]!;
     const chain = [...own.get(name)!];
@@ -267,8 +281,12 @@ function resolveRoutes(config: ParsedConfig, locate: Locate): { models: Record<s
       if (!config.models[target]) {
         issues.push({ ...locate(path), message: `names unknown route "${target}".${didYouMean(target, routeNames)} Configured models: ${routeNames.join(', ')}.` });
       } else if (trail.includes(target)) {
-        // Reported once, at the route where the cycle was entered.
-        if (trail[0] === target) issues.push({ ...locate(path), message: `fallback cycle: ${[...trail, target].join(' → ')}. Remove one of these fallback_route entries.` });
+        // Reported once, from the first route of the cycle in file order, at the entry that closes it.
+        const members = [...trail].sort().join('\u0000');
+        if (trail[0] === target && !cycles.has(members)) {
+          cycles.add(members);
+          issues.push({ ...locate(path), message: `fallback cycle: ${[...trail, target].join(' → ')}. Remove one of these fallback_route entries.` });
+        }
       } else {
         chain.push(...expand(target, [...trail, target]));
       }

@@ -170,7 +170,11 @@ export const routeSchema = z.strictObject({
    * Upstream model name at the fallbacks: one name for all of them, or a map
    * from provider name to model name (default: the route's own name).
    */
-  fallback_model: z.union([z.string().min(1), z.record(z.string(), z.string().min(1))]).optional(),
+  fallback_model: z
+    .union([z.string().min(1), z.record(z.string(), z.string().min(1))], {
+      error: 'must be a model name, or a map from fallback provider name to model name',
+    })
+    .optional(),
   /** Other routes whose providers are tried after this route's own, in order. */
   fallback_route: oneOrMany.optional(),
 });

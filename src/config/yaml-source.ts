@@ -98,7 +98,8 @@ export function readConfigSource(text: string, env: NodeJS.ProcessEnv): ConfigSo
       source.issues.push({ path: display, message: result.error, ...entry.value });
       return undefined;
     }
-    if (result.variables.length === 0) return node.value;
+    // Rendered even without variables: `$${` escapes still become `${`.
+    if (result.variables.length === 0) return result.render(env).text;
     const resolved = result.render(env);
     if (resolved.unset.length > 0) {
       for (const variable of resolved.unset) source.unset.push({ path: [...path], display, variable, position: entry.value });
