@@ -56,10 +56,12 @@ export function checkConfig(config: Config, options: { env?: DeployEnv } = {}): 
   for (const route of routes) {
     const primary = config.providers[route.chain[0]!.provider]!;
     const explicit = route.settings.fallback_model;
-    route.chain.slice(1).forEach((target) => {
+    // Only the route's own fallbacks: targets added by fallback_route carry their own route's model names.
+    const ownFallbacks = [route.settings.fallback_provider ?? []].flat().length;
+    route.chain.slice(1, 1 + ownFallbacks).forEach((target) => {
       const settings = config.providers[target.provider]!;
       const named = typeof explicit === 'string' || (explicit !== undefined && target.provider in explicit);
-      if (settings.type !== 'mock' && settings.type !== primary.type && !named && !route.settings.fallback_route) {
+      if (settings.type !== 'mock' && settings.type !== primary.type && !named) {
         warnings.push({
           path: `models.${route.name}.fallback_model`,
           message: `falls back from ${primary.type} to ${settings.type} provider "${target.provider}" but names no upstream model for it, so "${target.model}" is sent to ${settings.type}. Set fallback_model (for example fallback_model: {${target.provider}: <model>}).`,
