@@ -26,6 +26,11 @@ export interface ProxyOptions {
   providerFactory?: ProviderFactory;
   /** Receives TokenPak's own errors (500s); default: printed to stderr. */
   onInternalError?: (error: unknown) => void;
+  /**
+   * Handles every request in place of the app, given the app to delegate to.
+   * The Vitest plugin uses it to route per-test paths to per-test apps on one port.
+   */
+  fetch?: (request: Request, app: App) => Promise<Response>;
 }
 
 /** A TokenPak proxy listening on a port. */
@@ -63,7 +68,9 @@ export function createProxyParts(options: ProxyOptions) {
 export async function startProxy(options: ProxyOptions): Promise<TokenPakProxy> {
   const parts = createProxyParts(options);
   const host = options.host ?? parts.config.server.host;
-  const server = createServer({ keepAliveTimeout: 5_000 }, toNodeListener(parts.app, parts.onInternalError));
+  const middleware = options.fetch;
+  const app: App = middleware ? { fetch: (request) => middleware(request, parts.app) } : parts.app;
+  const server = createServer({ keepAliveTimeout: 5_000 }, toNodeListener(app, parts.onInternalError));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? parts.config.server.port, host, () => {
