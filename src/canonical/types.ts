@@ -117,6 +117,8 @@ export interface ChatResponse {
   /** Text and tool calls, in order. */
   content: Array<TextPart | ToolCallPart>;
   stopReason: StopReason;
+  /** The stop sequence that ended the answer, when one did (`stopReason` is then `stop`). */
+  stopSequence?: string;
   usage: Usage;
 }
 
@@ -125,14 +127,15 @@ export interface ChatResponse {
  * text and tool-call events, then exactly one `finish` (or an `error`).
  */
 export type StreamEvent =
-  | { type: 'start'; id: string; model: string }
+  /** `inputTokens` when the provider knows them up front (Anthropic's `message_start` reports them). */
+  | { type: 'start'; id: string; model: string; inputTokens?: number }
   | { type: 'text-delta'; text: string }
   /** A tool call begins; `index` orders tool calls within the answer. */
   | { type: 'tool-call-start'; index: number; id: string; name: string }
   /** A fragment of the JSON arguments of the tool call at `index`. */
   | { type: 'tool-call-delta'; index: number; argumentsDelta: string }
   | { type: 'tool-call-end'; index: number }
-  | { type: 'finish'; stopReason: StopReason; usage: Usage }
+  | { type: 'finish'; stopReason: StopReason; usage: Usage; stopSequence?: string }
   | { type: 'error'; error: Error };
 
 /** The text of a message or answer, its text parts joined. */
@@ -204,6 +207,7 @@ export class StreamAccumulator {
       model: this.model,
       content: this.#content.map((part) => ({ ...part })),
       stopReason: this.finish?.stopReason ?? 'stop',
+      ...(this.finish?.stopSequence !== undefined ? { stopSequence: this.finish.stopSequence } : {}),
       usage: this.finish?.usage ?? { inputTokens: 0, outputTokens: 0 },
     };
   }

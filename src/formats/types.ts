@@ -3,6 +3,7 @@
  * canonical request, render answers, streams and errors back in its own shape.
  */
 import type { ChatRequest } from '../canonical/types.ts';
+import type { ResolvedRoute } from '../config/load.ts';
 import type { TokenPakError } from '../errors.ts';
 import type { ClientFormat } from '../logs/types.ts';
 import type { RoutedResponse, RoutedStream } from '../router/router.ts';
@@ -12,6 +13,12 @@ export interface ParsedRequest {
   request: ChatRequest;
   /** The client asked for a stream. */
   stream: boolean;
+  /**
+   * Request fields the format's renderers need back, in the format's own
+   * terms (for example OpenAI's `stream_options.include_usage`, or the
+   * settings a Responses API `response` object repeats).
+   */
+  echo?: Record<string, unknown>;
 }
 
 /** An HTTP answer as data: the server turns it into a Response. */
@@ -25,6 +32,16 @@ export interface RenderedError {
 export interface RenderContext {
   /** Request id, also sent as `x-request-id`. */
   requestId: string;
+  /** {@link ParsedRequest.echo} of the request being answered, when it was parsed. */
+  echo?: Record<string, unknown>;
+}
+
+/** A model a client can ask for, as `GET /v1/models` lists it. */
+export interface ModelListing {
+  /** The route: its name is the model id clients send. */
+  route: ResolvedRoute;
+  /** When the proxy started serving it, epoch milliseconds. */
+  createdAt: number;
 }
 
 export interface WireFormat {
@@ -37,4 +54,8 @@ export interface WireFormat {
   renderStream(stream: RoutedStream, context: RenderContext): AsyncIterable<string>;
   /** An error in this format's shape and status. */
   renderError(error: TokenPakError, context: RenderContext): RenderedError;
+  /** The body of `GET /v1/models` in this format's shape, for formats that have one. */
+  renderModels?(models: readonly ModelListing[], context: RenderContext): unknown;
+  /** Headers this API sends with every answer (for example Anthropic's `request-id`). */
+  headers?(context: RenderContext): Record<string, string>;
 }

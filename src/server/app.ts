@@ -6,6 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/load.ts';
 import { RequestError, TokenPakError, toTokenPakError } from '../errors.ts';
+import type { StreamEvent } from '../canonical/types.ts';
+import { anthropicMessagesFormat } from '../formats/anthropic-messages.ts';
+import { openaiChatFormat } from '../formats/openai-chat.ts';
+import { openaiResponsesFormat } from '../formats/openai-responses.ts';
 import { SSE_HEADERS } from '../formats/sse.ts';
 import { tokenpakFormat } from '../formats/tokenpak.ts';
 import type { WireFormat } from '../formats/types.ts';
@@ -42,7 +46,9 @@ export function createApp(options: AppOptions): App {
   const { config, router } = options;
   const limit = config.server.body_limit_bytes;
 
-  const chat = (format: WireFormat): Handler => async (request, { requestId }) => {
+  const startedAt = Date.now();
+
+  const chat: Handler = async (request, { requestId, format }) => {
     const raw = await readJson(request, limit);
     const parsed = format.parseRequest(raw, request.headers);
     const context = {
@@ -51,21 +57,36 @@ export function createApp(options: AppOptions): App {
       signal: request.signal,
       ...(config.logs.capture_bodies ? { rawBody: raw } : {}),
     };
+    const renderContext = { requestId, ...(parsed.echo ? { echo: parsed.echo } : {}) };
+    const formatHeaders = format.headers?.(renderContext);
     if (parsed.stream) {
       const stream = await router.stream(parsed.request, context);
-      const body = ReadableStream.from(encodeText(format.renderStream(stream, { requestId })));
-      return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...outcomeHeaders(requestId, stream) } });
+      const chunks = format.renderStream({ ...stream, events: cutOnDisconnect(stream.events) }, renderContext);
+      const body = ReadableStream.from(encodeText(chunks, options.onInternalError));
+      return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders, ...outcomeHeaders(requestId, stream) } });
     }
     const result = await router.complete(parsed.request, context);
-    return json(200, format.renderResponse(result, { requestId }), {
+    return json(200, format.renderResponse(result, renderContext), {
+      ...formatHeaders,
       ...outcomeHeaders(requestId, result),
       'x-tokenpak-cost-cents': result.costCents === null ? 'unknown' : String(result.costCents),
     });
   };
 
+  const models: Handler = async (_request, { requestId, format }) => {
+    const listing = router.routes.map((route) => ({ route, createdAt: startedAt }));
+    return json(200, format.renderModels!(listing, { requestId }), { ...format.headers?.({ requestId }), 'x-request-id': requestId });
+  };
+
+  // Anthropic's SDKs always send `anthropic-version`; without it /v1/messages speaks TokenPak's own format (the recipe's).
+  const anthropicOr = (fallback: WireFormat) => (request: Request) => (request.headers.has('anthropic-version') ? anthropicMessagesFormat : fallback);
+
   const endpoints = new Map<string, Endpoint>([
     ['/healthz', { format: () => tokenpakFormat, methods: { GET: async () => json(200, { status: 'ok' }) } }],
-    ['/v1/messages', { format: () => tokenpakFormat, methods: { POST: chat(tokenpakFormat) } }],
+    ['/v1/messages', { format: anthropicOr(tokenpakFormat), methods: { POST: chat } }],
+    ['/v1/chat/completions', { format: () => openaiChatFormat, methods: { POST: chat } }],
+    ['/v1/responses', { format: () => openaiResponsesFormat, methods: { POST: chat } }],
+    ['/v1/models', { format: anthropicOr(openaiChatFormat), methods: { GET: models } }],
   ]);
 
   return {
@@ -74,7 +95,7 @@ export function createApp(options: AppOptions): App {
       const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
       const path = new URL(request.url).pathname.replace(/\/+$/, '') || '/';
       const endpoint = endpoints.get(path);
-      let format: WireFormat = tokenpakFormat;
+      let format: WireFormat = anthropicOr(tokenpakFormat)(request);
       try {
         if (!endpoint) {
           throw new TokenPakError('route_not_found', `No endpoint at ${request.method} ${path}. TokenPak serves ${[...endpoints.keys()].join(', ')}.`, { status: 404 });
@@ -95,6 +116,7 @@ export function createApp(options: AppOptions): App {
         const rendered = format.renderError(error, { requestId });
         const allow = (thrown as { allow?: string }).allow;
         return json(rendered.status, rendered.body, {
+          ...format.headers?.({ requestId }),
           'x-request-id': requestId,
           ...(allow ? { allow } : {}),
           ...rendered.headers,
@@ -118,9 +140,32 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 }
 
-async function* encodeText(chunks: AsyncIterable<string>): AsyncGenerator<Uint8Array> {
+/** Thrown into a response body to cut the client's connection. */
+class StreamCut extends Error {}
+
+/**
+ * A dropped upstream connection (a mock's injected `disconnect`, or a real
+ * provider hanging up) reaches the client as a dropped connection, so that
+ * client code sees what it would see from the real API: no terminal event.
+ */
+async function* cutOnDisconnect(events: AsyncIterable<StreamEvent>): AsyncGenerator<StreamEvent> {
+  for await (const event of events) {
+    if (event.type === 'error' && TokenPakError.is(event.error) && event.error.code === 'provider_connection_error') {
+      throw new StreamCut(event.error.message, { cause: event.error });
+    }
+    yield event;
+  }
+}
+
+/** Encodes SSE text; an error while rendering errors the body, which cuts the connection. */
+async function* encodeText(chunks: AsyncIterable<string>, onInternalError?: (error: unknown) => void): AsyncGenerator<Uint8Array> {
   const encoder = new TextEncoder();
-  for await (const chunk of chunks) yield encoder.encode(chunk);
+  try {
+    for await (const chunk of chunks) yield encoder.encode(chunk);
+  } catch (error) {
+    if (!(error instanceof StreamCut)) onInternalError?.(error);
+    throw error;
+  }
 }
 
 /**

@@ -68,14 +68,22 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
   controller.signal.addEventListener('abort', cancel, { once: true });
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      let step: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        step = await reader.read();
+      } catch {
+        // The app errors a stream's body to cut the connection mid-stream (and reports its own failures).
+        res.destroy();
+        return;
+      }
+      const { done, value } = step;
       if (done) break;
       if (!res.write(value)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
       if (controller.signal.aborted) break;
     }
   } finally {
     controller.signal.removeEventListener('abort', cancel);
-    res.end();
+    if (!res.destroyed) res.end();
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import type { ChatRequest, TextPart, ToolCallPart } from '../../canonical/types.ts';
 import type { AnswerSpec, LatencySetting } from '../../config/schema.ts';
+import { sampleFromSchema } from './json-sample.ts';
 import { hash32 } from './random.ts';
 
 /** A canned answer: as in YAML, or a function of the request (JavaScript API). */
@@ -122,4 +123,57 @@ export function generateAnswer(model: string, prompt: string, json: boolean): st
   const body = words.join(' ');
   const text = `Mock answer from ${model}: ${body.charAt(0).toUpperCase()}${body.slice(1)}.`;
   return json ? JSON.stringify({ model, answer: text }) : text;
+}
+
+/**
+ * The generated answer's content, honouring what the request demands: a forced
+ * tool choice (`required`, or one named tool) gets a call of that tool with
+ * arguments valid against its schema; a JSON-schema response format gets a
+ * JSON value valid against the schema; `json_object` gets a JSON object;
+ * anything else gets {@link generateAnswer}'s text.
+ */
+export function generateContent(request: ChatRequest, prompt: string, idSeed: string): Array<TextPart | ToolCallPart> {
+  const choice = request.toolChoice;
+  const tools = request.tools ?? [];
+  const forced =
+    choice?.type === 'tool' ? tools.find((t) => t.name === choice.name) : choice?.type === 'required' ? tools[0] : undefined;
+  if (forced) {
+    return [{
+      type: 'tool-call',
+      id: `call_${hash32(`${idSeed}:0`).toString(16).padStart(8, '0')}0`,
+      name: forced.name,
+      arguments: JSON.stringify(sampleFromSchema(forced.parameters, `${request.model}:${prompt}`)),
+    }];
+  }
+  const format = request.responseFormat;
+  if (format?.type === 'json_schema') {
+    return [{ type: 'text', text: JSON.stringify(sampleFromSchema(format.schema, `${request.model}:${prompt}`)) }];
+  }
+  return [{ type: 'text', text: generateAnswer(request.model, prompt, format?.type === 'json_object') }];
+}
+
+/**
+ * Cuts text content at the first of `stop` it contains, as a model stops
+ * before emitting a stop sequence; returns the sequence that matched.
+ */
+export function applyStopSequences(content: Array<TextPart | ToolCallPart>, stop: readonly string[] | undefined): string | undefined {
+  if (!stop?.length) return undefined;
+  for (let i = 0; i < content.length; i++) {
+    const part = content[i]!;
+    if (part.type !== 'text') continue;
+    let cut = -1;
+    let matched: string | undefined;
+    for (const sequence of stop) {
+      const at = sequence ? part.text.indexOf(sequence) : -1;
+      if (at !== -1 && (cut === -1 || at < cut)) {
+        cut = at;
+        matched = sequence;
+      }
+    }
+    if (matched !== undefined) {
+      content.splice(i, content.length - i, { type: 'text', text: part.text.slice(0, cut) });
+      return matched;
+    }
+  }
+  return undefined;
 }

@@ -1,0 +1,55 @@
+/**
+ * What the OpenAI Chat Completions and Responses formats share: the error
+ * body `{error: {message, type, param, code}}` with the status OpenAI uses,
+ * and the `GET /v1/models` list.
+ */
+import type { TokenPakError, TokenPakErrorCode } from '../errors.ts';
+import type { ModelListing, RenderedError } from './types.ts';
+import { paramOf, unixSeconds } from './wire-utils.ts';
+
+/** OpenAI's `error.code` for TokenPak codes that have one; other codes are sent as TokenPak's own. */
+const OPENAI_CODES: Partial<Record<TokenPakErrorCode, string | null>> = {
+  invalid_request: null,
+  model_not_found: 'model_not_found',
+  route_not_found: null,
+  method_not_allowed: null,
+  rate_limited: 'rate_limit_exceeded',
+  provider_error: null,
+  internal_error: null,
+};
+
+function openaiType(status: number, code: TokenPakErrorCode): string {
+  if (code === 'rate_limited' || status === 429) return 'requests';
+  if (status === 401 || code === 'provider_auth_error') return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status >= 500) return 'server_error';
+  return 'invalid_request_error';
+}
+
+/** The OpenAI error object (the value of `error`), also used inside streams. */
+export function openaiErrorObject(error: TokenPakError) {
+  const code = error.code in OPENAI_CODES ? OPENAI_CODES[error.code]! : error.code;
+  return { message: error.detail, type: openaiType(error.status, error.code), param: paramOf(error), code };
+}
+
+/** An error as the OpenAI API sends it. */
+export function renderOpenAIError(error: TokenPakError): RenderedError {
+  // OpenAI has no 529: an overloaded upstream is a 503 there, which SDKs retry the same way.
+  const status = error.status === 529 ? 503 : error.status;
+  const headers: Record<string, string> = {};
+  if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
+  return { status, body: { error: openaiErrorObject(error) }, headers };
+}
+
+/** `GET /v1/models` as OpenAI lists models; `owned_by` is the route's primary provider. */
+export function renderOpenAIModels(models: readonly ModelListing[]) {
+  return {
+    object: 'list',
+    data: models.map(({ route, createdAt }) => ({
+      id: route.name,
+      object: 'model',
+      created: unixSeconds(createdAt),
+      owned_by: route.chain[0]?.provider ?? 'tokenpak',
+    })),
+  };
+}
