@@ -53,6 +53,11 @@ export interface MockCall {
   /** The failure injected into this call, if any. */
   injected?: MockFailure;
   outcome: 'ok' | 'error';
+  /**
+   * Simulated latency of this call in ms: the `{min, max}` draw or fixed value,
+   * after any per-answer override (a `timeout` failure waits `timeout_ms` instead).
+   */
+  latencyMs: number;
 }
 
 /** The mock provider, with run-time controls for tests. */
@@ -175,7 +180,7 @@ export function createMockProvider(name: string, settings: MockProviderSettings)
   const plan = (request: ChatRequest, stream: boolean): Plan => {
     const index = callCount++;
     const prompt = lastUserText(request);
-    const call: MockCall = { index, model: request.model, prompt, request, stream, outcome: 'ok' };
+    const call: MockCall = { index, model: request.model, prompt, request, stream, outcome: 'ok', latencyMs: 0 };
     calls.push(call);
     let latency = latencyFor(state.settings.latency_ms, index);
 
@@ -223,6 +228,7 @@ export function createMockProvider(name: string, settings: MockProviderSettings)
       stopReason,
       usage: { inputTokens: estimateInputTokens(request), outputTokens },
     };
+    call.latencyMs = latency;
     const result: Plan = { call, latency, content, response };
     if (injected !== undefined) {
       call.injected = injected;
@@ -284,6 +290,8 @@ export function createMockProvider(name: string, settings: MockProviderSettings)
         yield chunk;
         sent++;
       }
+      // A dropped connection never reaches finish, however short the answer.
+      if (p.failure) throw p.failure.error;
       yield { type: 'finish', stopReason: p.response.stopReason, usage: p.response.usage };
     },
 
