@@ -22,6 +22,8 @@ export type TokenPakErrorCode =
   | 'provider_auth_error'
   | 'provider_disabled'
   | 'production_guard'
+  /** The call log cannot be opened, read or written. */
+  | 'log_store_error'
   | 'internal_error';
 
 /** Options shared by every TokenPak error. */

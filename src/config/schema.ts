@@ -5,6 +5,7 @@
  * an error with a did-you-mean, never silently ignored.
  */
 import { z } from 'zod';
+import { DURATION_PATTERN } from '../logs/time.ts';
 
 const nonNegativeInt = z.int().min(0);
 
@@ -195,14 +196,37 @@ export const serverSchema = z.strictObject({
   shutdown_grace_ms: nonNegativeInt.default(10_000),
 });
 
-export const logsSchema = z.strictObject({
-  /** Where call logs are kept. */
-  store: z.enum(['memory']).default('memory'),
-  /** Keep request and response bodies in the log. */
-  capture_bodies: z.boolean().default(false),
-  /** Most calls kept; older ones are dropped. */
-  max_rows: z.int().min(1).default(100_000),
-});
+export const logsSchema = z
+  .strictObject({
+    /**
+     * Where calls are logged: `sqlite` (a file beside the proxy), `postgres`
+     * (one database shared by several proxies) or `memory` (inside the
+     * process, gone at exit). Default: sqlite for `tokenpak proxy`, memory for
+     * the Vitest plugin.
+     */
+    store: z.enum(['sqlite', 'postgres', 'memory'], { error: 'must be "sqlite", "postgres" or "memory"' }).optional(),
+    /** SQLite file, relative to the working directory. */
+    path: z.string().min(1).default('.tokenpak/calls.db'),
+    /** PostgreSQL connection URL, for `store: postgres`; usually `${DATABASE_URL}`. */
+    url: z.string().regex(/^postgres(ql)?:\/\//, { error: 'must be a postgres:// URL, for example ${DATABASE_URL}' }).optional(),
+    /** PostgreSQL schema holding TokenPak's tables (created when missing). */
+    schema: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, { error: 'must be a plain SQL name (letters, digits, _)' }).default('public'),
+    /** Keep request and response bodies in the log (never headers or keys). */
+    capture_bodies: z.boolean().default(false),
+    /** Most calls kept; the oldest are pruned. Default 1,000,000 (sqlite, postgres) or 100,000 (memory). */
+    max_rows: z.int().min(1).optional(),
+    /** Calls older than this are pruned: a duration such as "7d", "12h" or "30m". */
+    max_age: z.string().regex(DURATION_PATTERN, { error: 'must be a duration such as "7d", "12h", "30m" or "90s"' }).optional(),
+    /**
+     * Most time a finished call waits in memory before it is written (sqlite,
+     * postgres): what a killed process can lose. A graceful stop loses nothing.
+     */
+    flush_ms: z.int().min(1).max(10_000).default(100),
+  })
+  .refine((logs) => logs.store !== 'postgres' || logs.url !== undefined, {
+    path: ['url'],
+    error: 'is required for store: postgres, for example url: ${DATABASE_URL}',
+  });
 
 /** Price of one model, in US cents per million tokens. */
 export const priceSchema = z.strictObject({

@@ -1,7 +1,7 @@
 /**
  * The call log: one record per client request, with every provider attempt.
- * Stores (memory now; SQLite and PostgreSQL later) meet one interface and pass
- * one shared contract suite.
+ * Stores (memory, SQLite, PostgreSQL) meet one interface and pass one shared
+ * contract suite (`test/logs/store-contract.ts`).
  */
 import type { ProviderType } from '../config/schema.ts';
 
@@ -62,6 +62,12 @@ export interface CallRecord {
   requestBody?: unknown;
   /** Response body (or streamed text), only when `logs.capture_bodies` is on. */
   responseBody?: unknown;
+  /**
+   * Position in the store: larger for every call stored later. Set by the
+   * store (the memory store on append, the others when read back); used to
+   * read a growing log with {@link CallQuery.afterSeq}.
+   */
+  seq?: number;
 }
 
 /** What to read back from a store. */
@@ -75,14 +81,68 @@ export interface CallQuery {
   since?: number;
   /** Most calls returned: the newest ones, returned oldest first. */
   limit?: number;
+  /**
+   * Only calls stored after this position ({@link CallRecord.seq}). The result
+   * is then in storage order and `limit` keeps the first ones: for reading a
+   * log as it grows (`tokenpak logs --follow`).
+   */
+  afterSeq?: number;
+}
+
+/** Which calls {@link CallLogStore.stats} summarises. */
+export interface StatsQuery {
+  /** Calls that started at or after this time (epoch ms). */
+  since?: number;
+}
+
+/** Figures for one group of calls (or attempts). */
+export interface StatsRow {
+  /** Provider name, model name, or `*` for the total. */
+  name: string;
+  /** Calls; for a provider row, attempts made to that provider. */
+  calls: number;
+  /** Calls that failed; for a provider row, attempts that failed. */
+  errors: number;
+  /**
+   * Calls that needed more than one attempt; for a provider row, attempts
+   * made to it as a fallback (after another attempt of the call failed).
+   */
+  fallbacks: number;
+  /** Median latency in ms (nearest rank); null when there are no calls. */
+  p50LatencyMs: number | null;
+  /** 95th percentile latency in ms (nearest rank); null when there are no calls. */
+  p95LatencyMs: number | null;
+  inputTokens: number;
+  outputTokens: number;
+  /** Sum of the known costs in US cents. */
+  costCents: number;
+  /** Calls (or attempts) whose cost is unknown (no price), left out of `costCents`. */
+  unpriced: number;
+}
+
+/** Summary of a window of the log. */
+export interface CallStats {
+  /** Every call in the window. */
+  total: StatsRow;
+  /** Per provider attempted, by name. */
+  providers: StatsRow[];
+  /** Per requested model, by name. */
+  models: StatsRow[];
 }
 
 /** Where call records go. */
 export interface CallLogStore {
   /** Records a call. Never throws and never blocks the request path. */
   append(record: CallRecord): void;
-  /** Calls matching the query, oldest first. */
+  /** Calls matching the query, oldest first (by start time, then storage order). */
   query(query?: CallQuery): Promise<CallRecord[]>;
+  /** Calls, errors, fallbacks, latency percentiles, tokens and cost over a window. */
+  stats(query?: StatsQuery): Promise<CallStats>;
+  /**
+   * Applies retention now (`max_rows`, `max_age`); stores also do it in the
+   * background. Resolves with the number of calls removed.
+   */
+  prune(): Promise<number>;
   /** Waits until every appended record is readable. */
   flush(): Promise<void>;
   /** Flushes and releases the store. */

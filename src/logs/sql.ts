@@ -1,0 +1,266 @@
+/**
+ * What the SQLite and PostgreSQL stores share: the row layout, the queries
+ * and the mapping between rows and records. Only the DDL, placeholders and
+ * drivers differ.
+ *
+ * Layout: `calls` holds one row per call (`seq` is its storage position);
+ * `attempts` one row per provider attempt, keyed by (`call_seq`, `attempt`).
+ * `attempts.first_try` is 1 on the first attempt of each distinct provider
+ * in a call, so that the partial index on (`provider`, `call_started_at`,
+ * `call_seq`) lists every call that attempted a provider exactly once: that
+ * is what answers `tokenpak logs --provider X` on millions of calls.
+ */
+import { roundCents } from './stats.ts';
+import type { AttemptRecord, CallQuery, CallRecord, CallStats, StatsQuery, StatsRow } from './types.ts';
+
+/** The current layout. Bump it with a migration in both stores. */
+export const SCHEMA_VERSION = 1;
+
+/** How a SQL store spells table names and placeholders. */
+export interface Dialect {
+  /** Qualified, quoted table names. */
+  calls: string;
+  attempts: string;
+  /** The placeholder of the nth parameter (1-based). */
+  param(n: number): string;
+  /** A condition "`column` is one of the values in this array parameter". */
+  inArray(column: string, param: string): string;
+}
+
+/** Columns of `calls`, in insert order (after `seq`). */
+export const CALL_COLUMNS = [
+  'id', 'started_at', 'client_format', 'model', 'provider', 'upstream_model', 'outcome', 'status', 'error_code',
+  'error_message', 'latency_ms', 'ttft_ms', 'input_tokens', 'output_tokens', 'cost_cents', 'stream', 'attempt_count',
+  'request_body', 'response_body',
+] as const;
+
+/** Columns of `attempts`, in insert order. */
+export const ATTEMPT_COLUMNS = [
+  'call_seq', 'attempt', 'call_started_at', 'first_try', 'provider', 'provider_type', 'model', 'outcome', 'status',
+  'error_code', 'error_message', 'latency_ms', 'ttft_ms', 'input_tokens', 'output_tokens', 'cost_cents',
+] as const;
+
+export type SqlValue = string | number | null;
+
+/** A body as stored: JSON text; something JSON cannot hold is noted, not fatal. */
+function bodyText(body: unknown): string | null {
+  if (body === undefined) return null;
+  try {
+    return JSON.stringify(body) ?? null;
+  } catch (error) {
+    return JSON.stringify(`[tokenpak: body not stored: ${(error as Error).message}]`);
+  }
+}
+
+/** The `calls` row of a record, in {@link CALL_COLUMNS} order. */
+export function callValues(record: CallRecord): SqlValue[] {
+  return [
+    record.id,
+    record.startedAt,
+    record.clientFormat,
+    record.model,
+    record.provider,
+    record.upstreamModel,
+    record.outcome,
+    record.status,
+    record.errorCode ?? null,
+    record.errorMessage ?? null,
+    record.latencyMs,
+    record.ttftMs ?? null,
+    record.inputTokens,
+    record.outputTokens,
+    record.costCents,
+    record.stream ? 1 : 0,
+    record.attempts.length,
+    bodyText(record.requestBody),
+    bodyText(record.responseBody),
+  ];
+}
+
+/** The `attempts` rows of a record stored at `seq`, in {@link ATTEMPT_COLUMNS} order. */
+export function attemptValues(record: CallRecord, seq: number): SqlValue[][] {
+  const seen = new Set<string>();
+  return record.attempts.map((a, i) => {
+    const first = !seen.has(a.provider);
+    seen.add(a.provider);
+    return [
+      seq,
+      i,
+      record.startedAt,
+      first ? 1 : 0,
+      a.provider,
+      a.providerType,
+      a.model,
+      a.outcome,
+      a.status,
+      a.errorCode ?? null,
+      a.errorMessage ?? null,
+      a.latencyMs,
+      a.ttftMs ?? null,
+      a.inputTokens ?? null,
+      a.outputTokens ?? null,
+      a.costCents,
+    ];
+  });
+}
+
+type Row = Record<string, unknown>;
+
+// PostgreSQL returns BIGINT and NUMERIC as strings.
+const num = (value: unknown): number => Number(value);
+const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+
+function parseBody(text: unknown): unknown {
+  if (typeof text !== 'string') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+export function rowToAttempt(row: Row): AttemptRecord {
+  const attempt: AttemptRecord = {
+    provider: row.provider as string,
+    providerType: row.provider_type as AttemptRecord['providerType'],
+    model: row.model as string,
+    outcome: row.outcome as AttemptRecord['outcome'],
+    status: num(row.status),
+    latencyMs: num(row.latency_ms),
+    costCents: numOrNull(row.cost_cents),
+  };
+  if (row.error_code !== null) attempt.errorCode = row.error_code as string;
+  if (row.error_message !== null) attempt.errorMessage = row.error_message as string;
+  if (row.ttft_ms !== null) attempt.ttftMs = num(row.ttft_ms);
+  if (row.input_tokens !== null) attempt.inputTokens = num(row.input_tokens);
+  if (row.output_tokens !== null) attempt.outputTokens = num(row.output_tokens);
+  return attempt;
+}
+
+export function rowToCall(row: Row, attempts: AttemptRecord[]): CallRecord {
+  const call: CallRecord = {
+    id: row.id as string,
+    startedAt: num(row.started_at),
+    clientFormat: row.client_format as CallRecord['clientFormat'],
+    model: row.model as string,
+    provider: (row.provider as string | null) ?? null,
+    upstreamModel: (row.upstream_model as string | null) ?? null,
+    outcome: row.outcome as CallRecord['outcome'],
+    status: num(row.status),
+    latencyMs: num(row.latency_ms),
+    inputTokens: num(row.input_tokens),
+    outputTokens: num(row.output_tokens),
+    costCents: numOrNull(row.cost_cents),
+    stream: Boolean(num(row.stream)),
+    attempts,
+    seq: num(row.seq),
+  };
+  if (row.error_code !== null) call.errorCode = row.error_code as string;
+  if (row.error_message !== null) call.errorMessage = row.error_message as string;
+  if (row.ttft_ms !== null) call.ttftMs = num(row.ttft_ms);
+  if (row.request_body !== null) call.requestBody = parseBody(row.request_body);
+  if (row.response_body !== null) call.responseBody = parseBody(row.response_body);
+  return call;
+}
+
+export interface SqlText {
+  text: string;
+  params: SqlValue[];
+}
+
+/**
+ * The `calls` rows a query selects. Newest first (the caller reverses), or in
+ * storage order with `afterSeq`.
+ */
+export function selectCalls(d: Dialect, query: CallQuery): SqlText {
+  const params: SqlValue[] = [];
+  const p = (value: SqlValue) => {
+    params.push(value);
+    return d.param(params.length);
+  };
+  const where: string[] = [];
+  const byProvider = query.provider !== undefined;
+  // With a provider, the attempts index drives the scan (and its order).
+  const started = byProvider ? 'a.call_started_at' : 'c.started_at';
+  const seq = byProvider ? 'a.call_seq' : 'c.seq';
+  if (byProvider) where.push(`a.provider = ${p(query.provider!)}`, 'a.first_try = 1');
+  if (query.since !== undefined) where.push(`${started} >= ${p(query.since)}`);
+  if (query.afterSeq !== undefined) where.push(`${seq} > ${p(query.afterSeq)}`);
+  if (query.model !== undefined) where.push(`c.model = ${p(query.model)}`);
+  if (query.outcome !== undefined) where.push(`c.outcome = ${p(query.outcome)}`);
+  const from = byProvider ? `${d.attempts} a JOIN ${d.calls} c ON c.seq = a.call_seq` : `${d.calls} c`;
+  const order = query.afterSeq !== undefined ? `${seq} ASC` : `${started} DESC, ${seq} DESC`;
+  const limit = query.limit !== undefined ? ` LIMIT ${p(query.limit)}` : '';
+  return {
+    text: `SELECT c.* FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order}${limit}`,
+    params,
+  };
+}
+
+/** The attempts of a set of calls; its one parameter is the list of their seqs. */
+export function selectAttempts(d: Dialect): string {
+  return `SELECT * FROM ${d.attempts} WHERE ${d.inArray('call_seq', d.param(1))} ORDER BY call_seq, attempt`;
+}
+
+/** Assembles records from call rows (in the order wanted) and their attempt rows. */
+export function assembleCalls(callRows: Row[], attemptRows: Row[]): CallRecord[] {
+  const bySeq = new Map<number, AttemptRecord[]>();
+  for (const row of attemptRows) {
+    const seq = num(row.call_seq);
+    const list = bySeq.get(seq);
+    if (list) list.push(rowToAttempt(row));
+    else bySeq.set(seq, [rowToAttempt(row)]);
+  }
+  return callRows.map((row) => rowToCall(row, bySeq.get(num(row.seq)) ?? []));
+}
+
+/**
+ * Stats over one level: `calls` grouped by requested model (or not grouped),
+ * or `attempts` grouped by provider. Percentiles are nearest-rank: the
+ * smallest latency whose rank r satisfies r ≥ p × n (integer arithmetic, so
+ * both databases agree without a ceil function).
+ */
+export function statsSql(d: Dialect, level: 'total' | 'models' | 'providers', query: StatsQuery): SqlText {
+  const params: SqlValue[] = [];
+  const onAttempts = level === 'providers';
+  const table = onAttempts ? d.attempts : d.calls;
+  const started = onAttempts ? 'call_started_at' : 'started_at';
+  const key = level === 'providers' ? 'provider' : level === 'models' ? 'model' : null;
+  const where = query.since !== undefined ? ` WHERE ${started} >= ${(params.push(query.since), d.param(1))}` : '';
+  const partition = key ? `PARTITION BY ${key} ` : '';
+  const fallback = onAttempts ? 'attempt > 0' : 'attempt_count > 1';
+  const inner =
+    `SELECT ${key ? `${key} AS name, ` : ''}outcome, ${onAttempts ? 'attempt' : 'attempt_count'}, latency_ms, input_tokens, output_tokens, cost_cents, ` +
+    `ROW_NUMBER() OVER (${partition}ORDER BY latency_ms) AS rnk, COUNT(*) OVER (${partition.trim()}) AS cnt FROM ${table}${where}`;
+  const text =
+    `SELECT ${key ? 'name' : "'*' AS name"}, COUNT(*) AS calls, ` +
+    `COUNT(*) FILTER (WHERE outcome = 'error') AS errors, ` +
+    `COUNT(*) FILTER (WHERE ${fallback}) AS fallbacks, ` +
+    `MIN(latency_ms) FILTER (WHERE 100 * rnk >= 50 * cnt) AS p50, ` +
+    `MIN(latency_ms) FILTER (WHERE 100 * rnk >= 95 * cnt) AS p95, ` +
+    `COALESCE(SUM(input_tokens), 0) AS input_tokens, COALESCE(SUM(output_tokens), 0) AS output_tokens, ` +
+    `COALESCE(SUM(cost_cents), 0) AS cost_cents, COUNT(*) FILTER (WHERE cost_cents IS NULL) AS unpriced ` +
+    `FROM (${inner}) t${key ? ' GROUP BY name' : ''}`;
+  return { text, params };
+}
+
+function rowToStats(row: Row): StatsRow {
+  return {
+    name: String(row.name),
+    calls: num(row.calls),
+    errors: num(row.errors),
+    fallbacks: num(row.fallbacks),
+    p50LatencyMs: numOrNull(row.p50),
+    p95LatencyMs: numOrNull(row.p95),
+    inputTokens: num(row.input_tokens),
+    outputTokens: num(row.output_tokens),
+    costCents: roundCents(num(row.cost_cents)),
+    unpriced: num(row.unpriced),
+  };
+}
+
+/** Puts the three stats results together (names sorted the same way in every store). */
+export function assembleStats(total: Row[], providers: Row[], models: Row[]): CallStats {
+  const sorted = (rows: Row[]) => rows.map(rowToStats).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { total: rowToStats(total[0]!), providers: sorted(providers), models: sorted(models) };
+}

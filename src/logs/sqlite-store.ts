@@ -1,0 +1,330 @@
+/**
+ * The embedded call log: one SQLite file through Node's built-in
+ * `node:sqlite` (no native dependency). WAL mode, so `tokenpak logs` reads
+ * while the proxy writes; writes are batched off the request path and
+ * flushed on close and at process exit.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { TokenPakError } from '../errors.ts';
+import { createBatchWriter, rateLimitedWarn, type BatchWriter } from './batch-writer.ts';
+import {
+  assembleCalls,
+  assembleStats,
+  ATTEMPT_COLUMNS,
+  attemptValues,
+  CALL_COLUMNS,
+  callValues,
+  SCHEMA_VERSION,
+  selectAttempts,
+  selectCalls,
+  statsSql,
+  type Dialect,
+} from './sql.ts';
+import type { CallLogStore, CallRecord } from './types.ts';
+
+export interface SqliteCallLogOptions {
+  /** Database file (created with its directory when missing, unless `readOnly`). */
+  path: string;
+  /** Open an existing log for reading only (`tokenpak logs`): no writes, no timers. */
+  readOnly?: boolean;
+  /** Most calls kept; the oldest are pruned. */
+  maxRows?: number;
+  /** Calls older than this many milliseconds are pruned. */
+  maxAgeMs?: number;
+  /** Most time a call waits before it is written (default 100). */
+  flushIntervalMs?: number;
+  /** Calls per write transaction (default 1000). */
+  batchSize?: number;
+  /** How often retention runs (default 60 s). */
+  pruneIntervalMs?: number;
+  /** Receives warnings (default: stderr, at most one per 10 s). */
+  warn?: (message: string) => void;
+}
+
+/** A call log in a SQLite file. */
+export interface SqliteCallLog extends CallLogStore {
+  /** Absolute path of the database file. */
+  readonly path: string;
+}
+
+const dialect: Dialect = {
+  calls: 'calls',
+  attempts: 'attempts',
+  param: () => '?',
+  inArray: (column, param) => `${column} IN (SELECT value FROM json_each(${param}))`,
+};
+
+const DDL = `
+CREATE TABLE calls (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  client_format TEXT NOT NULL,
+  model TEXT NOT NULL,
+  provider TEXT,
+  upstream_model TEXT,
+  outcome TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  error_code TEXT,
+  error_message TEXT,
+  latency_ms REAL NOT NULL,
+  ttft_ms REAL,
+  input_tokens INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  cost_cents REAL,
+  stream INTEGER NOT NULL,
+  attempt_count INTEGER NOT NULL,
+  request_body TEXT,
+  response_body TEXT
+);
+CREATE INDEX calls_by_start ON calls (started_at);
+CREATE INDEX calls_by_model ON calls (model, started_at);
+CREATE INDEX calls_by_outcome ON calls (outcome, started_at);
+CREATE TABLE attempts (
+  call_seq INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  call_started_at INTEGER NOT NULL,
+  first_try INTEGER NOT NULL,
+  provider TEXT NOT NULL,
+  provider_type TEXT NOT NULL,
+  model TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  error_code TEXT,
+  error_message TEXT,
+  latency_ms REAL NOT NULL,
+  ttft_ms REAL,
+  input_tokens INTEGER,
+  output_tokens INTEGER,
+  cost_cents REAL,
+  PRIMARY KEY (call_seq, attempt)
+) WITHOUT ROWID;
+CREATE INDEX attempts_by_provider ON attempts (provider, call_started_at, call_seq) WHERE first_try = 1;
+`;
+
+/** Calls removed per retention step, so that pruning never holds the event loop long. */
+const PRUNE_CHUNK = 2_000;
+
+function storeError(message: string, cause?: unknown): TokenPakError {
+  return new TokenPakError('log_store_error', message, cause === undefined ? {} : { cause });
+}
+
+/** Opens (and, for writing, creates or migrates) a SQLite call log. */
+export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog {
+  const path = options.path === ':memory:' ? ':memory:' : resolve(options.path);
+  const readOnly = options.readOnly ?? false;
+  let db: DatabaseSync;
+  if (readOnly) {
+    if (path !== ':memory:' && !existsSync(path)) {
+      throw storeError(`No call log at ${path}. Start "tokenpak proxy" in this directory first, or point --config at the config whose logs.path names the log.`);
+    }
+    try {
+      db = new DatabaseSync(path, { readOnly: true });
+      db.exec('PRAGMA busy_timeout = 2000');
+    } catch (error) {
+      throw storeError(`Cannot open the call log ${path}: ${(error as Error).message}.`, error);
+    }
+    const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+    if (version === 0) throw storeError(`${path} is not a TokenPak call log (no tables). Check logs.path.`);
+    if (version > SCHEMA_VERSION) throw storeError(`The call log ${path} was written by a newer TokenPak (schema ${version}); upgrade tokenpak to read it.`);
+  } else {
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      db = new DatabaseSync(path);
+      // A second proxy on the same file waits briefly for the write lock;
+      // a failed write is retried on the next flush.
+      db.exec('PRAGMA busy_timeout = 250');
+      db.exec('PRAGMA journal_mode = WAL');
+      // In WAL mode, NORMAL loses nothing on a process crash (only on power loss).
+      db.exec('PRAGMA synchronous = NORMAL');
+      migrate(db, path);
+    } catch (error) {
+      if (error instanceof TokenPakError) throw error;
+      throw storeError(`Cannot open the call log ${path}: ${(error as Error).message}. Check that logs.path is a writable file path.`, error);
+    }
+  }
+
+  const statements = new Map<string, StatementSync>();
+  const prepared = (sql: string) => {
+    let statement = statements.get(sql);
+    if (!statement) statements.set(sql, (statement = db.prepare(sql)));
+    return statement;
+  };
+  const all = (sql: string, params: SQLInputValue[]) => prepared(sql).all(...params) as Record<string, unknown>[];
+
+  const insertCall = `INSERT INTO calls (${CALL_COLUMNS.join(', ')}) VALUES (${CALL_COLUMNS.map(() => '?').join(', ')})`;
+  const insertAttempt = `INSERT INTO attempts (${ATTEMPT_COLUMNS.join(', ')}) VALUES (${ATTEMPT_COLUMNS.map(() => '?').join(', ')})`;
+
+  let open = true;
+  const writeSync = (batch: readonly CallRecord[]) => {
+    const calls = prepared(insertCall);
+    const attempts = prepared(insertAttempt);
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const record of batch) {
+        const seq = Number(calls.run(...callValues(record)).lastInsertRowid);
+        for (const row of attemptValues(record, seq)) attempts.run(...row);
+      }
+      db.exec('COMMIT');
+    } catch (error) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      throw error;
+    }
+  };
+
+  const warn = rateLimitedWarn(options.warn ?? ((message) => process.stderr.write(`${message}\n`)));
+  let writer: BatchWriter | undefined;
+  let onExit: (() => void) | undefined;
+  let pruneTimer: NodeJS.Timeout | undefined;
+  if (!readOnly) {
+    writer = createBatchWriter({
+      flushIntervalMs: options.flushIntervalMs ?? 100,
+      batchSize: options.batchSize ?? 1_000,
+      maxBuffered: 100_000,
+      write: writeSync,
+      onError: warn,
+    });
+    // A process.exit() (a second Ctrl-C, an uncaught error) still writes the buffer: node:sqlite is synchronous.
+    onExit = () => {
+      const rest = writer!.takeAll();
+      if (open && rest.length > 0) writeSync(rest);
+    };
+    process.on('exit', onExit);
+    if (options.maxRows !== undefined || options.maxAgeMs !== undefined) {
+      const tick = () => prune().catch((error: unknown) => warn(`retention failed: ${(error as Error).message}`));
+      setTimeout(tick, 1_000).unref();
+      pruneTimer = setInterval(tick, options.pruneIntervalMs ?? 60_000);
+      pruneTimer.unref();
+    }
+  }
+
+  const deleteUpTo = (seqs: number[]) => {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const list = JSON.stringify(seqs);
+      prepared(`DELETE FROM attempts WHERE ${dialect.inArray('call_seq', '?')}`).run(list);
+      prepared(`DELETE FROM calls WHERE ${dialect.inArray('seq', '?')}`).run(list);
+      db.exec('COMMIT');
+    } catch (error) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      throw error;
+    }
+  };
+  const yieldToRequests = () => new Promise<void>((done) => setImmediate(done));
+
+  let pruning: Promise<number> | undefined;
+  const prune = (): Promise<number> => {
+    if (readOnly) return Promise.resolve(0);
+    pruning ??= (async () => {
+      let removed = 0;
+      try {
+        if (options.maxAgeMs !== undefined) {
+          const cutoff = Date.now() - options.maxAgeMs;
+          for (;;) {
+            const seqs = all('SELECT seq FROM calls WHERE started_at < ? ORDER BY started_at LIMIT ?', [cutoff, PRUNE_CHUNK]).map((r) => Number(r.seq));
+            if (seqs.length === 0 || !open) break;
+            deleteUpTo(seqs);
+            removed += seqs.length;
+            await yieldToRequests();
+          }
+        }
+        if (options.maxRows !== undefined) {
+          // The seq span bounds the count from above: count exactly only when it might be over.
+          const span = all('SELECT MAX(seq) - MIN(seq) + 1 AS span FROM calls', [])[0]!.span as number | null;
+          if (span !== null && span > options.maxRows) {
+            let excess = (all('SELECT COUNT(*) AS n FROM calls', [])[0]!.n as number) - options.maxRows;
+            while (excess > 0 && open) {
+              const seqs = all('SELECT seq FROM calls ORDER BY seq LIMIT ?', [Math.min(excess, PRUNE_CHUNK)]).map((r) => Number(r.seq));
+              if (seqs.length === 0) break;
+              deleteUpTo(seqs);
+              removed += seqs.length;
+              excess -= seqs.length;
+              await yieldToRequests();
+            }
+          }
+        }
+      } finally {
+        pruning = undefined;
+      }
+      return removed;
+    })();
+    return pruning;
+  };
+
+  const closedError = () => storeError('The call log is closed.');
+
+  return {
+    path,
+    append(record) {
+      if (writer && open) return writer.append(record);
+      if (!readOnly) {
+        // A call that ends after close() (a stream cut at the end of the grace period) is still written.
+        try {
+          const late = new DatabaseSync(path);
+          late.exec('PRAGMA busy_timeout = 1000');
+          const seq = Number(late.prepare(insertCall).run(...callValues(record)).lastInsertRowid);
+          const attempt = late.prepare(insertAttempt);
+          for (const row of attemptValues(record, seq)) attempt.run(...row);
+          late.close();
+        } catch (error) {
+          warn(`a call that ended after the log closed was not recorded: ${(error as Error).message}`);
+        }
+      }
+    },
+    async query(query = {}) {
+      if (!open) throw closedError();
+      const select = selectCalls(dialect, query);
+      const rows = all(select.text, select.params);
+      if (query.afterSeq === undefined) rows.reverse();
+      if (rows.length === 0) return [];
+      const attempts = all(selectAttempts(dialect), [JSON.stringify(rows.map((r) => r.seq))]);
+      return assembleCalls(rows, attempts);
+    },
+    async stats(query = {}) {
+      if (!open) throw closedError();
+      const run = (level: 'total' | 'models' | 'providers') => {
+        const sql = statsSql(dialect, level, query);
+        return all(sql.text, sql.params);
+      };
+      return assembleStats(run('total'), run('providers'), run('models'));
+    },
+    prune,
+    async flush() {
+      await writer?.flush();
+    },
+    async close() {
+      if (!open) return;
+      clearInterval(pruneTimer);
+      try {
+        await writer?.close();
+      } finally {
+        open = false;
+        if (onExit) process.off('exit', onExit);
+        await pruning?.catch(() => {});
+        db.close();
+      }
+    },
+  };
+}
+
+function migrate(db: DatabaseSync, path: string) {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+    if (version > SCHEMA_VERSION) {
+      throw storeError(`The call log ${path} was written by a newer TokenPak (schema ${version}); upgrade tokenpak, or point logs.path at another file.`);
+    }
+    if (version === 0) {
+      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all();
+      if (tables.length > 0) throw storeError(`${path} is an SQLite database but not a TokenPak call log. Point logs.path at another file.`);
+      db.exec(DDL);
+      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    }
+    db.exec('COMMIT');
+  } catch (error) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw error;
+  }
+}
