@@ -109,6 +109,34 @@ const providerCommon = {
   headers: z.record(z.string(), z.string()).optional(),
 };
 
+/**
+ * Settings of the providers reached over HTTP (OpenAI, Anthropic): time limits
+ * and retries. A failed call is retried at the same provider (for 408, 409,
+ * 429, 5xx, 529, a refused or reset connection, a connect or first-byte
+ * timeout) before the router moves on to the fallback; an answer that has
+ * begun is never retried.
+ */
+const httpProviderCommon = {
+  /** The whole call in milliseconds, retries and the full stream included (default 10 minutes, as the official SDKs). */
+  timeout_ms: z.int().min(1).default(600_000),
+  /** To open the connection (TCP and TLS), in milliseconds. */
+  connect_timeout_ms: z.int().min(1).default(10_000),
+  /**
+   * From sending the request to the response headers, in milliseconds. A
+   * non-streaming answer's headers come only once it is complete: raise this
+   * for long non-streaming answers.
+   */
+  first_byte_timeout_ms: z.int().min(1).default(120_000),
+  /** Longest silence between two stream chunks (or body pieces), in milliseconds. */
+  idle_timeout_ms: z.int().min(1).default(60_000),
+  /** Retries at this provider after the first try; 0 turns them off. */
+  max_retries: nonNegativeInt.max(10).default(2),
+  /** Backoff before retry n is retry_base_ms · 2^(n-1), capped at retry_max_ms, with jitter (50-100%). */
+  retry_base_ms: nonNegativeInt.default(500),
+  /** Longest wait before a retry; a longer `retry-after` is not waited for (the router falls back at once). */
+  retry_max_ms: nonNegativeInt.default(8_000),
+};
+
 /** The mock provider: canned, deterministic answers with simulated latency and failures. */
 export const mockProviderSchema = z.strictObject({
   type: z.literal('mock'),
@@ -133,6 +161,7 @@ export const mockProviderSchema = z.strictObject({
 export const openaiProviderSchema = z.strictObject({
   type: z.literal('openai'),
   ...providerCommon,
+  ...httpProviderCommon,
   /** API key; usually `${OPENAI_API_KEY}`. */
   api_key: z.string().optional(),
   /** `OpenAI-Organization` header. */
@@ -145,10 +174,13 @@ export const openaiProviderSchema = z.strictObject({
 export const anthropicProviderSchema = z.strictObject({
   type: z.literal('anthropic'),
   ...providerCommon,
+  ...httpProviderCommon,
   /** API key; usually `${ANTHROPIC_API_KEY}`. */
   api_key: z.string().optional(),
   /** `anthropic-version` header sent upstream. */
   anthropic_version: z.string().default('2023-06-01'),
+  /** `max_tokens` sent when the client gives none (Anthropic requires one; 4096 is the most every Claude 3+ model allows). */
+  default_max_tokens: z.int().min(1).default(4096),
 });
 
 export const providerSchema = z.discriminatedUnion('type', [mockProviderSchema, openaiProviderSchema, anthropicProviderSchema], {

@@ -4,8 +4,9 @@
  */
 import type { Config } from '../config/load.ts';
 import type { ProviderSettings } from '../config/schema.ts';
-import { TokenPakError } from '../errors.ts';
+import { createAnthropicProvider } from './anthropic/anthropic-provider.ts';
 import { createMockProvider } from './mock/mock-provider.ts';
+import { createOpenAIProvider } from './openai/openai-provider.ts';
 import type { Provider } from './types.ts';
 
 /** Creates one provider from its settings. */
@@ -16,8 +17,9 @@ export const createProvider: ProviderFactory = (name, settings) => {
     case 'mock':
       return createMockProvider(name, settings);
     case 'openai':
+      return createOpenAIProvider(name, settings);
     case 'anthropic':
-      throw new TokenPakError('provider_disabled', `Provider "${name}" has type ${settings.type}, which this build of TokenPak cannot call yet. Set enabled: false, or route to a mock provider.`, { status: 501, provider: name });
+      return createAnthropicProvider(name, settings);
   }
 };
 

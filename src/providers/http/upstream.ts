@@ -1,0 +1,237 @@
+/**
+ * The HTTP client every real provider uses to reach its API: one keep-alive
+ * undici Pool per provider, the provider's timeouts, and retries with
+ * exponential backoff and jitter that honour `retry-after` (undici's retry
+ * interceptor with TokenPak's policy). Failures come out as ProviderErrors
+ * whose code, status and retryability the router acts on; their messages
+ * carry the upstream's own error message, never a request header or a key.
+ */
+import { interceptors, Pool, type Dispatcher } from 'undici';
+import { classifyStatus, ProviderError, TokenPakError, type TokenPakErrorCode } from '../../errors.ts';
+import { parseSSE, type ParsedSSE } from '../../formats/sse.ts';
+import type { CallOptions } from '../types.ts';
+import { redact } from './redact.ts';
+import { backoffMs, RETRYABLE_ERROR_CODES, RETRYABLE_STATUSES, retryAfterMs, type RetryPolicy } from './retry.ts';
+
+/** Time limits of upstream calls, in milliseconds. */
+export interface UpstreamTimeouts {
+  /** To open the TCP (and TLS) connection. */
+  connectMs: number;
+  /** From sending the request to the response headers. A non-streaming answer's headers come only once it is complete. */
+  firstByteMs: number;
+  /** Longest silence between two pieces of the response body (stream chunks). */
+  idleMs: number;
+  /** The whole call, retries and the full stream included. */
+  totalMs: number;
+}
+
+export interface UpstreamOptions {
+  /** Configured provider name, for errors and attempts. */
+  provider: string;
+  /** Who the upstream is, for messages: `OpenAI`, `Anthropic`. */
+  label: string;
+  /** The API's base URL, for example `https://api.openai.com/v1`. */
+  baseUrl: string;
+  /** Headers sent with every request (authentication included). */
+  headers: Record<string, string>;
+  /** Values that must never appear in an error message (the API key). */
+  secrets: readonly string[];
+  timeouts: UpstreamTimeouts;
+  retry: RetryPolicy;
+  /** An undici dispatcher to send through instead of a Pool of our own (tests, proxies). Not closed by {@link Upstream.close}. */
+  dispatcher?: Dispatcher;
+  /** The human-readable message of an error response body, in the upstream's own format. */
+  errorMessage(body: unknown): string | undefined;
+}
+
+/** A successful (2xx) upstream response whose body has not been read yet. */
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The body as JSON; a body that is not JSON is a retryable `provider_error`. */
+  json(): Promise<unknown>;
+  /** The body as server-sent events. Stopping early closes the connection. */
+  events(): AsyncGenerator<ParsedSSE>;
+}
+
+export interface Upstream {
+  /** `https://api.openai.com`: where the pool connects. */
+  readonly origin: string;
+  /** POSTs JSON to `path` under the base URL. Rejects with a ProviderError for non-2xx answers and network failures. */
+  post(path: string, payload: unknown, call?: CallOptions & { accept?: string }): Promise<UpstreamResponse>;
+  /** Closes the pool's connections. */
+  close(): Promise<void>;
+}
+
+// Upstream error bodies are small; a huge one is read only this far.
+const ERROR_BODY_LIMIT = 64 * 1024;
+
+export function createUpstream(options: UpstreamOptions): Upstream {
+  const base = new URL(options.baseUrl);
+  const origin = base.origin;
+  const basePath = base.pathname.replace(/\/+$/, '');
+  const { provider, label, timeouts, retry } = options;
+  const who = `${label} provider "${provider}"`;
+  const clean = (text: string) => redact(text, options.secrets);
+
+  const owned = options.dispatcher
+    ? undefined
+    : new Pool(origin, { connectTimeout: timeouts.connectMs, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+  const dispatcher = (options.dispatcher ?? owned!).compose(
+    interceptors.retry({
+      throwOnError: false,
+      methods: ['POST'],
+      statusCodes: [...RETRYABLE_STATUSES],
+      errorCodes: [...RETRYABLE_ERROR_CODES],
+    }),
+  );
+
+  /** Turns whatever undici or the body threw into a ProviderError. */
+  const failure = (error: unknown, call: CallOptions, deadline: AbortSignal, tries: number, phase: 'request' | 'body'): TokenPakError => {
+    if (TokenPakError.is(error)) return error;
+    if (call.signal?.aborted) {
+      return new ProviderError('provider_connection_error', `Call to ${who} was cancelled: the client went away.`, { provider, status: 499, retryable: false, cause: error });
+    }
+    const after = tries > 1 ? ` (after ${tries} tries)` : '';
+    const timeout = (message: string) => new ProviderError('provider_timeout', `${who} ${message}${after}.`, { provider, status: 504, retryable: true, cause: error });
+    if (deadline.aborted) return timeout(`did not finish within ${timeouts.totalMs} ms (timeout_ms). Raise providers.${provider}.timeout_ms for long answers`);
+    const code = (error as { code?: string }).code ?? '';
+    switch (code) {
+      case 'UND_ERR_CONNECT_TIMEOUT':
+        return timeout(`could not connect to ${origin} within ${timeouts.connectMs} ms (connect_timeout_ms)`);
+      case 'UND_ERR_HEADERS_TIMEOUT':
+        return timeout(`sent no response within ${timeouts.firstByteMs} ms (first_byte_timeout_ms)`);
+      case 'UND_ERR_BODY_TIMEOUT':
+        return timeout(`stopped sending for more than ${timeouts.idleMs} ms in the middle of its answer (idle_timeout_ms)`);
+    }
+    const reason =
+      code === 'ECONNREFUSED'
+        ? `refused the connection at ${origin}. Check providers.${provider}.base_url`
+        : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+          ? `cannot be reached: the host of ${origin} does not resolve. Check providers.${provider}.base_url`
+          : phase === 'body'
+            ? `closed the connection in the middle of its answer (${code || (error as Error).message})`
+            : `closed the connection before answering (${code || (error as Error).message})`;
+    return new ProviderError('provider_connection_error', clean(`${who} ${reason}${after}.`), { provider, status: 502, retryable: true, cause: error });
+  };
+
+  const statusError = async (status: number, headers: Record<string, string | string[] | undefined>, body: Dispatcher.ResponseData['body'], tries: number): Promise<ProviderError> => {
+    let text = '';
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of body) {
+        text += decoder.decode(chunk as Uint8Array, { stream: true });
+        if (text.length >= ERROR_BODY_LIMIT) break;
+      }
+    } catch {
+      // The status says enough; a body cut short adds nothing.
+    }
+    body.destroy();
+    let message: string | undefined;
+    try {
+      message = options.errorMessage(JSON.parse(text));
+    } catch {
+      message = text.trim().slice(0, 500) || undefined;
+    }
+    const { code, retryable } = classifyStatus(status);
+    const waitMs = retryAfterMs(headers);
+    const after = tries > 1 ? ` after ${tries} tries` : '';
+    const fix = FIXES[code]?.(provider) ?? '';
+    return new ProviderError(code, clean(`${who} answered HTTP ${status}${after}: ${message ?? '(no error message)'}${fix}`), {
+      provider,
+      status,
+      retryable,
+      ...(waitMs !== undefined ? { retryAfterSeconds: Math.ceil(waitMs / 1000) } : {}),
+    });
+  };
+
+  return {
+    origin,
+
+    async post(path, payload, call = {}) {
+      const deadline = AbortSignal.timeout(timeouts.totalMs);
+      const signal = call.signal ? AbortSignal.any([call.signal, deadline]) : deadline;
+      const deadlineAt = Date.now() + timeouts.totalMs;
+      let tries = 1;
+      let responded = false;
+      // Per call, so that it can see whether the answer has begun: a failure
+      // in the middle of a body is never retried (undici would re-send the
+      // POST with a Range header, paying for a second answer).
+      const policy = (error: Error & { statusCode?: number; code?: string; headers?: Record<string, string | string[]> }, _context: unknown, next: (error?: Error | null) => void) => {
+        if (responded || tries > retry.maxRetries) return next(error);
+        const retryable = error.statusCode !== undefined ? RETRYABLE_STATUSES.includes(error.statusCode) : RETRYABLE_ERROR_CODES.has(error.code ?? '');
+        if (!retryable || signal.aborted) return next(error);
+        const asked = error.statusCode !== undefined ? retryAfterMs(error.headers) : undefined;
+        // A wait longer than we allow is better spent at the next provider.
+        if (asked !== undefined && asked > retry.maxMs) return next(error);
+        const wait = asked ?? backoffMs(retry, tries);
+        if (Date.now() + wait >= deadlineAt) return next(error);
+        tries++;
+        return setTimeout(() => next(null), wait);
+      };
+
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        accept: call.accept ?? 'application/json',
+        ...(call.requestId ? { 'x-tokenpak-request-id': call.requestId } : {}),
+        ...options.headers,
+      };
+      const request: Dispatcher.RequestOptions & { retryOptions: object } = {
+        origin,
+        path: basePath + path + base.search,
+        method: 'POST',
+        headers,
+        body: JSON.stringify(payload),
+        signal,
+        headersTimeout: timeouts.firstByteMs,
+        bodyTimeout: timeouts.idleMs,
+        retryOptions: { retry: policy },
+      };
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await dispatcher.request(request);
+      } catch (error) {
+        throw failure(error, call, deadline, tries, 'request');
+      } finally {
+        responded = true;
+      }
+      const { statusCode: status, headers: responseHeaders, body } = response;
+      if (status < 200 || status >= 300) throw await statusError(status, responseHeaders, body, tries);
+
+      return {
+        status,
+        headers: responseHeaders,
+        async json() {
+          let text: string;
+          try {
+            text = await body.text();
+          } catch (error) {
+            throw failure(error, call, deadline, tries, 'body');
+          }
+          try {
+            return JSON.parse(text);
+          } catch {
+            throw new ProviderError('provider_error', clean(`${who} answered HTTP ${status} with a body that is not JSON: ${JSON.stringify(text.slice(0, 200))}`), { provider, status: 502, retryable: true });
+          }
+        },
+        async *events() {
+          try {
+            yield* parseSSE(body);
+          } catch (error) {
+            throw failure(error, call, deadline, tries, 'body');
+          } finally {
+            if (!body.destroyed) body.destroy();
+          }
+        },
+      };
+    },
+
+    async close() {
+      await owned?.close();
+    },
+  };
+}
+
+const FIXES: Partial<Record<TokenPakErrorCode, (provider: string) => string>> = {
+  provider_auth_error: (provider) => ` Check providers.${provider}.api_key (TokenPak's key for this provider, not the client's).`,
+};
