@@ -89,21 +89,24 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
 
 /** The request body as a web stream, pulled only when the app reads it. */
 function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let cancelled = false;
   return new ReadableStream<Uint8Array>({
     start(controller) {
       req.on('data', (chunk: Buffer) => {
+        if (cancelled) return;
         controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
         if ((controller.desiredSize ?? 1) <= 0) req.pause();
       });
-      req.once('end', () => controller.close());
-      req.once('error', (error) => controller.error(error));
+      // After a cancel the stream is closed: closing or erroring it again would throw (and crash the process).
+      req.once('end', () => cancelled || controller.close());
+      req.once('error', (error) => cancelled || controller.error(error));
     },
     pull() {
       req.resume();
     },
     cancel() {
       // An over-limit body: discard the rest so the 413 reply can still be sent.
-      req.removeAllListeners('data');
+      cancelled = true;
       req.resume();
     },
   });
