@@ -66,14 +66,19 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
   const reader = response.body.getReader();
   const cancel = () => void reader.cancel().catch(() => {});
   controller.signal.addEventListener('abort', cancel, { once: true });
+  let cut = false;
   try {
     for (;;) {
       let step: Awaited<ReturnType<typeof reader.read>>;
       try {
         step = await reader.read();
       } catch {
-        // The app errors a stream's body to cut the connection mid-stream (and reports its own failures).
-        res.destroy();
+        // The app errors a stream's body to cut the connection mid-stream (and
+        // reports its own failures). Ending the socket sends what was written,
+        // then closes without the final chunk: the client sees a dropped connection.
+        cut = true;
+        if (res.socket) res.socket.end();
+        else res.destroy();
         return;
       }
       const { done, value } = step;
@@ -83,7 +88,7 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
     }
   } finally {
     controller.signal.removeEventListener('abort', cancel);
-    if (!res.destroyed) res.end();
+    if (!cut && !res.destroyed) res.end();
   }
 }
 

@@ -1,0 +1,63 @@
+/**
+ * A TokenPak proxy on 127.0.0.1 (port 0) with a mock provider, imported from
+ * the built package as users import it, for the official SDKs to talk to.
+ */
+import { defineConfig, startProxy, type CallRecord, type MockProvider, type TokenPakProxy } from 'tokenpak';
+
+export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius' };
+export const WEATHER_ANSWER = 'It is 18 degrees and sunny in Paris.';
+export const GPT4_DEFAULT = 'Mock GPT-4 response: [mock output for testing]';
+export const CLAUDE_DEFAULT = 'Mock Claude response: [test output]';
+
+/** JSON Schema of the weather tool's arguments, shared by every SDK's tool definition. */
+export const WEATHER_PARAMETERS = {
+  type: 'object',
+  properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } },
+  required: ['city', 'unit'],
+  additionalProperties: false,
+} as const;
+
+export interface SdkProxy {
+  proxy: TokenPakProxy;
+  mock: MockProvider;
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  /** Calls in the call log, oldest first. */
+  calls(): Promise<CallRecord[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Models: `gpt-4` and `claude-3-sonnet` have canned answers (the recipe's),
+ * where a prompt with "weather" first calls `get_weather`, then, on the next
+ * call, answers in text; `gpt-4o-mini` has no canned entry, so the mock
+ * generates its answers (which honour JSON modes and forced tool choices).
+ */
+export async function startSdkProxy(): Promise<SdkProxy> {
+  const weather = [{ tool_call: { name: 'get_weather', arguments: WEATHER_ARGS } }, WEATHER_ANSWER];
+  const config = defineConfig({
+    providers: {
+      mock: {
+        type: 'mock',
+        latency_ms: 0,
+        responses: {
+          'gpt-4': { default: GPT4_DEFAULT, patterns: { weather } },
+          'claude-3-sonnet': { default: CLAUDE_DEFAULT, patterns: { weather } },
+        },
+      },
+    },
+    models: {
+      'gpt-4': { provider: 'mock' },
+      'claude-3-sonnet': { provider: 'mock' },
+      'gpt-4o-mini': { provider: 'mock' },
+    },
+  });
+  const proxy = await startProxy({ config, port: 0, host: '127.0.0.1' });
+  return {
+    proxy,
+    mock: proxy.providers.get('mock') as MockProvider,
+    url: proxy.url,
+    calls: () => proxy.log.query({}),
+    close: () => proxy.close({ graceMs: 100 }),
+  };
+}
