@@ -15,4 +15,6 @@ export default defineConfig({
   clean: true,
   dts: { entry: { index: 'src/index.ts' } },
   external: ['vitest', 'msw', 'pg'],
+  // Keep `node:` in imports: `node:sqlite` (the call log) exists only under that prefix.
+  removeNodeProtocol: false,
 });

@@ -5,12 +5,16 @@ import { createRequire } from 'node:module';
 import { proxyCommand, proxyHelp } from './proxy.ts';
 import { reportError, UsageError } from './shared.ts';
 import { validateConfigCommand, validateConfigHelp } from './validate-config.ts';
+import { logsCommand, logsHelp } from './logs.ts';
+import { statsCommand, statsHelp } from './stats.ts';
 
 type Command = (args: string[]) => Promise<number>;
 
 const commands: Record<string, { run: Command; help: string }> = {
   proxy: { run: proxyCommand, help: proxyHelp },
   'validate-config': { run: validateConfigCommand, help: validateConfigHelp },
+  logs: { run: logsCommand, help: logsHelp },
+  stats: { run: statsCommand, help: statsHelp },
 };
 
 const usage = `Usage: tokenpak <command> [options]
@@ -18,6 +22,8 @@ const usage = `Usage: tokenpak <command> [options]
 Commands:
   proxy             start the proxy
   validate-config   check a config file
+  logs              list logged calls
+  stats             sum up the call log
 
 Run "tokenpak <command> --help" for a command's options.`;
 

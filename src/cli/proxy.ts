@@ -1,6 +1,7 @@
 import { checkConfig } from '../config/check.ts';
 import { loadConfig } from '../config/load.ts';
 import { TokenPakError } from '../errors.ts';
+import { createCallLogStore, describeStore } from '../logs/create-store.ts';
 import { startProxy } from '../server/proxy.ts';
 import { configPath, parseDeployEnv, parseFlags, parsePort, UsageError } from './shared.ts';
 
@@ -38,18 +39,22 @@ export async function proxyCommand(args: string[]): Promise<number> {
     }
   }
 
+  // The proxy logs to SQLite unless the config says otherwise (the Vitest plugin defaults to memory).
+  const log = await createCallLogStore(config.logs, { defaultStore: 'sqlite' });
   const proxy = await startProxy({
     config,
+    log,
     ...(port !== undefined ? { port } : {}),
     ...(values.host !== undefined ? { host: values.host } : {}),
-  }).catch((error: NodeJS.ErrnoException) => {
+  }).catch(async (error: NodeJS.ErrnoException) => {
+    await log.close();
     if (error.code === 'EADDRINUSE') {
       throw new TokenPakError('internal_error', `Port ${port ?? config.server.port} on ${values.host ?? config.server.host} is already in use. Stop the other process, or pass --port.`, { cause: error });
     }
     throw error;
   });
   const routes = Object.values(config.models).map((r) => `${r.name} → ${r.chain.map((t) => t.provider).join(' → ')}`);
-  process.stdout.write(`TokenPak proxy listening on ${proxy.url} (config: ${file})\n  ${routes.join('\n  ')}\n`);
+  process.stdout.write(`TokenPak proxy listening on ${proxy.url} (config: ${file})\n  ${routes.join('\n  ')}\n  call log: ${describeStore(config.logs, 'sqlite')}\n`);
 
   return new Promise<number>((resolve) => {
     let stopping = false;

@@ -46,9 +46,9 @@ export function createMemoryCallLog(options: MemoryCallLogOptions = {}): MemoryC
     },
     async query(query = {}) {
       const matched = kept().filter((r) => matchesQuery(r, query));
-      if (query.afterSeq !== undefined) return query.limit !== undefined ? matched.slice(0, query.limit) : matched;
-      // Appends arrive in finishing order; the log reads in starting order (stable sort keeps ties in append order).
-      matched.sort((a, b) => a.startedAt - b.startedAt);
+      // Appends arrive in finishing order; the log reads in starting order
+      // (a stable sort keeps ties in append order), except when following by seq.
+      if (query.afterSeq === undefined) matched.sort((a, b) => a.startedAt - b.startedAt);
       return query.limit !== undefined ? matched.slice(Math.max(0, matched.length - query.limit)) : matched;
     },
     async stats(query = {}) {

@@ -286,8 +286,7 @@ export async function openPostgresCallLog(options: PostgresCallLogOptions): Prom
     async query(query = {}) {
       if (!open) throw closedError();
       const select = selectCalls(dialect, query);
-      const calls = await rows(select.text, select.params);
-      if (query.afterSeq === undefined) calls.reverse();
+      const calls = (await rows(select.text, select.params)).reverse();
       if (calls.length === 0) return [];
       const attempts = await rows(selectAttempts(dialect), [calls.map((r) => r.seq)]);
       return assembleCalls(calls, attempts);

@@ -169,8 +169,8 @@ export interface SqlText {
 }
 
 /**
- * The `calls` rows a query selects. Newest first (the caller reverses), or in
- * storage order with `afterSeq`.
+ * The `calls` rows a query selects, newest first (the caller reverses them):
+ * by start time, or by storage position with `afterSeq`.
  */
 export function selectCalls(d: Dialect, query: CallQuery): SqlText {
   const params: SqlValue[] = [];
@@ -179,22 +179,36 @@ export function selectCalls(d: Dialect, query: CallQuery): SqlText {
     return d.param(params.length);
   };
   const where: string[] = [];
-  const byProvider = query.provider !== undefined;
-  // With a provider, the attempts index drives the scan (and its order).
-  const started = byProvider ? 'a.call_started_at' : 'c.started_at';
-  const seq = byProvider ? 'a.call_seq' : 'c.seq';
-  if (byProvider) where.push(`a.provider = ${p(query.provider!)}`, 'a.first_try = 1');
-  if (query.since !== undefined) where.push(`${started} >= ${p(query.since)}`);
-  if (query.afterSeq !== undefined) where.push(`${seq} > ${p(query.afterSeq)}`);
-  if (query.model !== undefined) where.push(`c.model = ${p(query.model)}`);
-  if (query.outcome !== undefined) where.push(`c.outcome = ${p(query.outcome)}`);
-  const from = byProvider ? `${d.attempts} a JOIN ${d.calls} c ON c.seq = a.call_seq` : `${d.calls} c`;
-  const order = query.afterSeq !== undefined ? `${seq} ASC` : `${started} DESC, ${seq} DESC`;
-  const limit = query.limit !== undefined ? ` LIMIT ${p(query.limit)}` : '';
-  return {
-    text: `SELECT c.* FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order}${limit}`,
-    params,
+  const filters = () => {
+    if (query.model !== undefined) where.push(`c.model = ${p(query.model)}`);
+    if (query.outcome !== undefined) where.push(`c.outcome = ${p(query.outcome)}`);
   };
+  let from: string;
+  let order: string;
+  if (query.afterSeq !== undefined) {
+    // Reading new calls: the primary key range (small) drives the scan.
+    from = `${d.calls} c`;
+    order = 'c.seq DESC';
+    where.push(`c.seq > ${p(query.afterSeq)}`);
+    if (query.since !== undefined) where.push(`c.started_at >= ${p(query.since)}`);
+    if (query.provider !== undefined) where.push(`EXISTS (SELECT 1 FROM ${d.attempts} a WHERE a.call_seq = c.seq AND a.provider = ${p(query.provider)})`);
+    filters();
+  } else if (query.provider !== undefined) {
+    // The partial index on attempts lists each call of a provider once, newest last.
+    from = `${d.attempts} a JOIN ${d.calls} c ON c.seq = a.call_seq`;
+    order = 'a.call_started_at DESC, a.call_seq DESC';
+    where.push(`a.provider = ${p(query.provider)}`, 'a.first_try = 1');
+    if (query.since !== undefined) where.push(`a.call_started_at >= ${p(query.since)}`);
+    filters();
+  } else {
+    from = `${d.calls} c`;
+    order = 'c.started_at DESC, c.seq DESC';
+    if (query.since !== undefined) where.push(`c.started_at >= ${p(query.since)}`);
+    filters();
+  }
+  // Placeholders in text order: SQLite's `?` are positional.
+  const limit = query.limit !== undefined ? ` LIMIT ${p(query.limit)}` : '';
+  return { text: `SELECT c.* FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order}${limit}`, params };
 }
 
 /** The attempts of a set of calls; its one parameter is the list of their seqs. */

@@ -276,8 +276,7 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
     async query(query = {}) {
       if (!open) throw closedError();
       const select = selectCalls(dialect, query);
-      const rows = all(select.text, select.params);
-      if (query.afterSeq === undefined) rows.reverse();
+      const rows = all(select.text, select.params).reverse();
       if (rows.length === 0) return [];
       const attempts = all(selectAttempts(dialect), [JSON.stringify(rows.map((r) => r.seq))]);
       return assembleCalls(rows, attempts);

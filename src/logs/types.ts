@@ -82,9 +82,9 @@ export interface CallQuery {
   /** Most calls returned: the newest ones, returned oldest first. */
   limit?: number;
   /**
-   * Only calls stored after this position ({@link CallRecord.seq}). The result
-   * is then in storage order and `limit` keeps the first ones: for reading a
-   * log as it grows (`tokenpak logs --follow`).
+   * Only calls stored after this position ({@link CallRecord.seq}), in
+   * storage order instead of start order (`limit` still keeps the newest):
+   * for reading a log as it grows (`tokenpak logs --follow`).
    */
   afterSeq?: number;
 }

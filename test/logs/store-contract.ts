@@ -156,7 +156,9 @@ export function runStoreContract(name: string, harness: StoreHarness): void {
       for (const record of next) store.append(record);
       await store.flush();
       expect((await store.query({ afterSeq: cursor })).map((r) => r.id)).toEqual(next.map((r) => r.id));
-      expect((await store.query({ afterSeq: cursor, limit: 2 })).map((r) => r.id)).toEqual([next[0]!.id, next[1]!.id]);
+      expect((await store.query({ afterSeq: cursor, limit: 2 })).map((r) => r.id)).toEqual([next[1]!.id, next[2]!.id]);
+      // The newest position overall, to start following from.
+      expect((await store.query({ afterSeq: 0, limit: 1 }))[0]!.id).toBe(next[2]!.id);
       expect((await store.query({ afterSeq: cursor, provider: 'openai' })).map((r) => r.id)).toEqual([next[2]!.id]);
     });
 

@@ -1,0 +1,53 @@
+/**
+ * How `tokenpak logs` and `tokenpak stats` find the call log: the `logs:`
+ * section of the config (`--config`, `$TOKENPAK_CONFIG`, or
+ * `./tokenpak.config.yaml`), else the defaults — the SQLite file
+ * `.tokenpak/calls.db` in the working directory, which is where
+ * `tokenpak proxy` writes when its config says nothing about logs.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { loadConfig } from '../config/load.ts';
+import { logsSchema } from '../config/schema.ts';
+import { readConfigSource } from '../config/yaml-source.ts';
+import { ConfigError, TokenPakError } from '../errors.ts';
+import { createCallLogStore, type LogsSettings } from '../logs/create-store.ts';
+import type { CallLogStore } from '../logs/types.ts';
+
+function chosenConfig(flag: string | undefined): string | undefined {
+  const chosen = flag ?? process.env.TOKENPAK_CONFIG;
+  if (chosen) return chosen;
+  return ['tokenpak.config.yaml', 'tokenpak.config.yml'].find((candidate) => existsSync(candidate));
+}
+
+/**
+ * The `logs:` settings of a config. Reading the log must not need the
+ * providers' API keys: when the config fails only outside `logs:` (an unset
+ * ${OPENAI_API_KEY}, say), the `logs:` section alone is used.
+ */
+export async function readLogsSettings(file: string | undefined): Promise<LogsSettings> {
+  if (file === undefined) return logsSchema.parse({});
+  try {
+    return (await loadConfig(file)).logs;
+  } catch (error) {
+    if (!(error instanceof ConfigError) || error.code === 'config_not_found') throw error;
+    if (error.issues.some((issue) => issue.path === '' || issue.path === 'logs' || issue.path.startsWith('logs.'))) throw error;
+    const source = readConfigSource(await readFile(file, 'utf8'), process.env);
+    const logs = (source.data as { logs?: unknown } | null)?.logs ?? {};
+    const parsed = logsSchema.safeParse(logs);
+    if (!parsed.success) throw error;
+    return parsed.data;
+  }
+}
+
+/** Opens the call log a config names, for reading. */
+export async function openLogForReading(configFlag: string | undefined): Promise<CallLogStore> {
+  const settings = await readLogsSettings(chosenConfig(configFlag));
+  if (settings.store === 'memory') {
+    throw new TokenPakError(
+      'log_store_error',
+      'This config keeps calls in memory (logs.store: memory), inside the proxy process: there is nothing to read from here. Use logs.store: sqlite (the default) or postgres.',
+    );
+  }
+  return createCallLogStore(settings, { defaultStore: 'sqlite', readOnly: true });
+}
