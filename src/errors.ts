@@ -116,9 +116,13 @@ export function formatConfigIssue(file: string, issue: ConfigIssue): string {
 
 /** A request the client must fix (400 unless told otherwise). */
 export class RequestError extends TokenPakError {
-  constructor(message: string, options: TokenPakErrorOptions & { code?: TokenPakErrorCode } = {}) {
+  /** The request field at fault, for example `messages[0].role` (sent as OpenAI's `param`). */
+  readonly param: string | undefined;
+
+  constructor(message: string, options: TokenPakErrorOptions & { code?: TokenPakErrorCode; param?: string } = {}) {
     super(options.code ?? 'invalid_request', message, { status: 400, ...options });
     this.name = 'RequestError';
+    this.param = options.param;
   }
 }
 

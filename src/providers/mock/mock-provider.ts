@@ -18,8 +18,9 @@ import type { CallOptions, Provider } from '../types.ts';
 import {
   answerContent,
   answerLatency,
+  applyStopSequences,
   compilePattern,
-  generateAnswer,
+  generateContent,
   selectAnswers,
   type AnswerSource,
   type MockAnswer,
@@ -195,7 +196,6 @@ export function createMockProvider(name: string, settings: MockProviderSettings)
     }
 
     const chosen = selectAnswers(state.answers.get(request.model) ?? state.answers.get('*'), prompt);
-    const json = request.responseFormat !== undefined && request.responseFormat.type !== 'text';
     let content: Array<TextPart | ToolCallPart>;
     if (chosen) {
       call.source = chosen.source;
@@ -209,8 +209,9 @@ export function createMockProvider(name: string, settings: MockProviderSettings)
       content = answerContent(answer, `${state.settings.seed}:${index}:${request.model}`);
     } else {
       call.source = { kind: 'generated' };
-      content = [{ type: 'text', text: generateAnswer(request.model, prompt, json) }];
+      content = generateContent(request, prompt, `${state.settings.seed}:${index}:${request.model}`);
     }
+    const stopSequence = applyStopSequences(content, request.stop);
 
     let stopReason: ChatResponse['stopReason'] = content.some((p) => p.type === 'tool-call') ? 'tool-calls' : 'stop';
     let outputTokens = estimateOutputTokens(content);
@@ -226,6 +227,7 @@ export function createMockProvider(name: string, settings: MockProviderSettings)
       model: request.model,
       content,
       stopReason,
+      ...(stopSequence !== undefined && stopReason === 'stop' ? { stopSequence } : {}),
       usage: { inputTokens: estimateInputTokens(request), outputTokens },
     };
     call.latencyMs = latency;
@@ -283,7 +285,7 @@ export function createMockProvider(name: string, settings: MockProviderSettings)
       const cutAfter = p.failure ? state.settings.disconnect_after_chunks : Infinity;
       let sent = 0;
       const delay = state.settings.chunk_delay_ms;
-      yield { type: 'start', id: p.response.id, model: p.response.model };
+      yield { type: 'start', id: p.response.id, model: p.response.model, inputTokens: p.response.usage.inputTokens };
       for (const chunk of chunksOf(p.response)) {
         if (sent > 0 && delay > 0) await wait(delay, signal);
         if (sent >= cutAfter) throw p.failure!.error;
@@ -292,7 +294,8 @@ export function createMockProvider(name: string, settings: MockProviderSettings)
       }
       // A dropped connection never reaches finish, however short the answer.
       if (p.failure) throw p.failure.error;
-      yield { type: 'finish', stopReason: p.response.stopReason, usage: p.response.usage };
+      const { stopReason, stopSequence, usage } = p.response;
+      yield { type: 'finish', stopReason, usage, ...(stopSequence !== undefined ? { stopSequence } : {}) };
     },
 
     configure(changes) {
