@@ -46,7 +46,10 @@ export interface ParsedSSE {
   retry?: number;
 }
 
-/** Parses an SSE byte stream into events (comments and empty events are skipped). */
+/**
+ * Parses an SSE byte stream into events (comments and empty events are
+ * skipped; an event not ended by a blank line when the stream ends is dropped).
+ */
 export async function* parseSSE(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<ParsedSSE> {
   const decoder = new TextDecoder();
   let buffer = '';
@@ -92,7 +95,8 @@ export async function* parseSSE(body: AsyncIterable<Uint8Array | string>): Async
     buffer = buffer.slice(start);
   }
   buffer += decoder.decode();
-  if (buffer) yield* feed(buffer);
-  const last = dispatch();
-  if (last) yield last;
+  // A CR held back in case an LF followed ends its line after all.
+  if (buffer.endsWith('\r')) yield* feed(buffer.slice(0, -1));
+  // Anything else is an event cut off before its blank line: the connection
+  // dropped mid-event, so it is discarded, as the SSE spec says.
 }

@@ -19,15 +19,20 @@ const contentSchema = z.union(
   { error: 'must be a string, or a list of {"type": "text", "text": "..."} parts' },
 );
 
+/** A zod error message that tells a missing field from one of the wrong type. */
+function missingOr(missing: string, wrongType: string) {
+  return (issue: { input?: unknown }) => (issue.input === undefined ? missing : wrongType);
+}
+
 const requestSchema = z.strictObject({
-  model: z.string({ error: 'is required: the model name to route, for example "gpt-4"' }).min(1, { error: 'must not be empty' }),
+  model: z.string({ error: missingOr('is required: the model name to route, for example "gpt-4"', 'must be a string: the model name to route, for example "gpt-4"') }).min(1, { error: 'must not be empty' }),
   messages: z
     .array(
       z.strictObject({
-        role: z.string({ error: 'is required: "user", "assistant" or "system"' }),
+        role: z.string({ error: missingOr('is required: "user", "assistant" or "system"', 'must be a string: "user", "assistant" or "system"') }),
         content: contentSchema,
       }),
-      { error: 'is required: a list of {"role": "user", "content": "..."} messages' },
+      { error: missingOr('is required: a list of {"role": "user", "content": "..."} messages', 'must be a list of {"role": "user", "content": "..."} messages') },
     )
     .min(1, { error: 'must contain at least one message' }),
   system: z.string().optional(),
