@@ -61,7 +61,11 @@ export function createApp(options: AppOptions): App {
     const formatHeaders = format.headers?.(renderContext);
     if (parsed.stream) {
       const stream = await router.stream(parsed.request, context);
-      const chunks = format.renderStream({ ...stream, events: cutOnDisconnect(stream.events) }, renderContext);
+      // A mock's injected disconnect reaches the client as a cut connection (realism); a real
+      // provider failing mid-stream reaches it as an error event in its own format, since the
+      // client's connection to TokenPak is still sound.
+      const mock = config.providers[stream.provider]?.type === 'mock';
+      const chunks = format.renderStream({ ...stream, events: mock ? cutOnDisconnect(stream.events) : stream.events }, renderContext);
       const body = ReadableStream.from(encodeText(chunks, options.onInternalError));
       return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders, ...outcomeHeaders(requestId, stream) } });
     }

@@ -128,7 +128,7 @@ describe('Anthropic provider: the request sent upstream', () => {
 describe('Anthropic provider: reading answers', () => {
   it('reads text and tool_use blocks, stop reason and usage', async () => {
     fake.reply(replies.answer('anthropic-messages-tool'));
-    const answer = await provider.complete(ask('weather?', { tools: [WEATHER] }));
+    const answer = await provider.complete(ask('weather?', { model: 'claude-3-sonnet', tools: [WEATHER] }));
     expect(answer).toEqual({
       id: 'msg_01Kq7Wn4bY2zT9vR6sM1pL3x',
       model: 'claude-3-sonnet-20240229',
@@ -156,7 +156,7 @@ describe('Anthropic provider: reading answers', () => {
   });
 
   it('streams message_start (with input tokens), text deltas and finish with the final usage', async () => {
-    const events = await collectEvents(provider.stream(ask('hi')));
+    const events = await collectEvents(provider.stream(ask('hi', { model: 'claude-3-sonnet' })));
     expect(events[0]).toEqual({ type: 'start', id: 'msg_01J2pRw6sT8uV1xA3cE5gH7k', model: 'claude-3-sonnet-20240229', inputTokens: 24 });
     expect(events.flatMap((e) => (e.type === 'text-delta' ? [e.text] : [])).join('')).toBe(TEXT);
     expect(events.at(-1)).toEqual({ type: 'finish', stopReason: 'stop', usage: { inputTokens: 24, outputTokens: 17 } });

@@ -180,7 +180,7 @@ describe('OpenAI provider: reading answers', () => {
   it('streams text deltas, then finish with the usage of the last chunk', async () => {
     const events = await collectEvents(provider.stream(ask('hi')));
     const finish = events.at(-1) as Extract<StreamEvent, { type: 'finish' }>;
-    expect(events[0]).toEqual({ type: 'start', id: 'chatcmpl-CLk2ZbW7sD1qG5hN0mKjRt3yUe6Vo', model: 'gpt-4-0613' });
+    expect(events[0]).toEqual({ type: 'start', id: 'chatcmpl-CLk2ZbW7sD1qG5hN0mKjRt3yUe6Vo', model: 'gpt-4' });
     expect(finish).toEqual({ type: 'finish', stopReason: 'stop', usage: { inputTokens: 26, outputTokens: 15 } });
   });
 

@@ -6,6 +6,8 @@
  * shows: error statuses with their bodies and `retry-after`, slow first bytes,
  * reset connections, malformed bodies and streams cut in the middle.
  *
+ * Answers name the model the request asked for, as the real APIs do.
+ *
  * A test queues replies (`fake.reply(...)`), one per incoming request, in
  * order; when the queue is empty the fake gives its `fallback` reply.
  */
@@ -104,10 +106,16 @@ async function createFake(options: FakeOptions): Promise<FakeUpstream> {
         return;
       }
       case 'answer': {
+        // Like the real APIs, the answer names the model that was asked for.
+        const model = typeof request.body?.model === 'string' ? request.body.model : undefined;
         if (request.body?.stream === true) {
-          return send({ kind: 'sse', text: fixture(`${reply.fixture}.sse.txt`), ...pick(reply, 'delayMs', 'chunkDelayMs') }, request, req, res);
+          let text = fixture(`${reply.fixture}.sse.txt`);
+          if (model) text = text.replace(/"model":"[^"]*"/g, `"model":${JSON.stringify(model)}`);
+          return send({ kind: 'sse', text, ...pick(reply, 'delayMs', 'chunkDelayMs') }, request, req, res);
         }
-        return send({ kind: 'status', status: 200, body: fixtureJson(`${reply.fixture}.json`), ...pick(reply, 'delayMs') }, request, req, res);
+        const body = fixtureJson(`${reply.fixture}.json`);
+        if (model) body.model = model;
+        return send({ kind: 'status', status: 200, body, ...pick(reply, 'delayMs') }, request, req, res);
       }
       case 'sse': {
         await wait(reply.delayMs ?? 0);
