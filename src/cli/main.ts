@@ -2,19 +2,17 @@
  * The `tokenpak` command line.
  */
 import { createRequire } from 'node:module';
-import { proxyCommand, proxyHelp } from './proxy.ts';
 import { reportError, UsageError } from './shared.ts';
-import { validateConfigCommand, validateConfigHelp } from './validate-config.ts';
-import { logsCommand, logsHelp } from './logs.ts';
-import { statsCommand, statsHelp } from './stats.ts';
 
 type Command = (args: string[]) => Promise<number>;
 
-const commands: Record<string, { run: Command; help: string }> = {
-  proxy: { run: proxyCommand, help: proxyHelp },
-  'validate-config': { run: validateConfigCommand, help: validateConfigHelp },
-  logs: { run: logsCommand, help: logsHelp },
-  stats: { run: statsCommand, help: statsHelp },
+// Each command loads only its own modules: `tokenpak logs` never pays for the
+// HTTP server, the providers or undici.
+const commands: Record<string, () => Promise<Command>> = {
+  proxy: async () => (await import('./proxy.ts')).proxyCommand,
+  'validate-config': async () => (await import('./validate-config.ts')).validateConfigCommand,
+  logs: async () => (await import('./logs.ts')).logsCommand,
+  stats: async () => (await import('./stats.ts')).statsCommand,
 };
 
 const usage = `Usage: tokenpak <command> [options]
@@ -48,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
   const command = commands[name];
   try {
     if (!command) throw new UsageError(`unknown command "${name}". Commands: ${Object.keys(commands).join(', ')}.`);
-    return await command.run(rest);
+    return await (await command())(rest);
   } catch (error) {
     return reportError(error);
   }
