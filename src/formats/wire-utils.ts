@@ -64,7 +64,7 @@ export function firstProblem(error: z.ZodError, body: unknown, join: (path: read
     return { param: join([...path, key]), kind: 'unknown-key', key, message: '' };
   }
   const value = valueAt(body, path);
-  if (issue.code === 'invalid_type' && value === undefined) return { param: join(path), kind: 'missing', message: '' };
+  if (value === undefined) return { param: join(path), kind: 'missing', message: '' };
   const message = issue.message.replace(/^Invalid input: /, '');
   return { param: join(path), kind: 'invalid', message: issue.code === 'invalid_type' && !/got/.test(message) ? `${message}, got ${jsonType(value)}` : message };
 }
