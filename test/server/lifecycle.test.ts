@@ -5,6 +5,7 @@
 import { Agent, request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
+import type { MockProvider } from '../../src/providers/mock/mock-provider.ts';
 import { startProxy } from '../../src/server/proxy.ts';
 import { internalErrors, postMessages, proxyFor, RECIPE_REQUEST } from './helpers.ts';
 
@@ -75,7 +76,7 @@ describe('server life cycle', () => {
     const config = parseConfig('providers:\n  mock: {type: mock, latency_ms: 300}\nmodels:\n  gpt-4: {provider: mock}\n', { env: {} });
     const proxy = await startProxy({ config, port: 0, host: '127.0.0.1' });
     const inFlight = postMessages(proxy.url, RECIPE_REQUEST);
-    await waitFor(async () => ((proxy.providers.get('mock') as { calls: unknown[] }).calls.length > 0 ? true : undefined), 'the request to arrive');
+    await waitFor(async () => ((proxy.providers.get('mock') as MockProvider).calls.length > 0 ? true : undefined), 'the request to arrive');
     const closed = proxy.close();
     // New connections are refused while the in-flight request finishes.
     await expect(postMessages(proxy.url, RECIPE_REQUEST)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
@@ -92,7 +93,7 @@ describe('server life cycle', () => {
     const config = parseConfig('providers:\n  mock: {type: mock, latency_ms: 60000}\nmodels:\n  gpt-4: {provider: mock}\n', { env: {} });
     const proxy = await startProxy({ config, port: 0, host: '127.0.0.1' });
     const inFlight = postMessages(proxy.url, RECIPE_REQUEST).catch((e: unknown) => e);
-    await waitFor(async () => ((proxy.providers.get('mock') as { calls: unknown[] }).calls.length > 0 ? true : undefined), 'the request to arrive');
+    await waitFor(async () => ((proxy.providers.get('mock') as MockProvider).calls.length > 0 ? true : undefined), 'the request to arrive');
     await proxy.close({ graceMs: 50 });
     expect(await inFlight).toBeInstanceOf(Error);
   });
