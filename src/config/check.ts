@@ -2,6 +2,7 @@
  * Checks beyond validity: traps a config can fall into (the recipe's
  * pitfalls), and the production rule that no model may reach a mock.
  */
+import { findPrice } from '../pricing/pricing.ts';
 import type { Config } from './load.ts';
 
 /** A finding about a loaded config. */
@@ -68,6 +69,19 @@ export function checkConfig(config: Config, options: { env?: DeployEnv } = {}): 
         });
       }
     });
+  }
+  // Each upstream model without a known price, once, at the first route that reaches it.
+  const unpriced = new Set<string>();
+  for (const route of routes) {
+    for (const target of route.chain) {
+      const type = config.providers[target.provider]?.type;
+      if (type === undefined || type === 'mock' || unpriced.has(target.model) || findPrice(target.model, config.pricing)) continue;
+      unpriced.add(target.model);
+      warnings.push({
+        path: `models.${route.name}`,
+        message: `sends model "${target.model}" to ${type} provider "${target.provider}", which has no known price: its calls get cost_cents null. Add it under pricing: (for example pricing: {${target.model}: {input: 250, output: 1000}}, in US cents per million tokens).`,
+      });
+    }
   }
   for (const [name, provider] of mocks) {
     if (!provider.enabled || provider.type !== 'mock') continue;

@@ -81,13 +81,18 @@ const p = (input: number, output: number, cachedInput?: number): ModelPrice =>
 /**
  * Built-in prices in US cents per million tokens (input, output, cached
  * input), from OpenAI's and Anthropic's public price lists (standard tier,
- * as of late 2025). Dated snapshots share their family's entry through the
+ * as of autumn 2026). Dated snapshots share their family's entry through the
  * lookup rule unless listed here with a different price. Anthropic's cache
- * writes are billed as plain input (they cost 1.25× input upstream).
- * Override or add entries with `pricing:` in the config.
+ * writes are billed as plain input (they cost 1.25× input upstream). Models
+ * priced by prompt length (Claude Haiku 5.5), batch and priority tiers are
+ * not modelled. Override or add entries with `pricing:` in the config.
  */
 export const BUILT_IN_PRICES: PriceTable = {
   // OpenAI: GPT-5 family
+  'gpt-5.5': p(500, 3000, 50),
+  'gpt-5.4': p(250, 1500, 25),
+  'gpt-5.4-mini': p(75, 450, 7.5),
+  'gpt-5.1': p(125, 1000, 12.5),
   'gpt-5': p(125, 1000, 12.5),
   'gpt-5-chat-latest': p(125, 1000, 12.5),
   'gpt-5-mini': p(25, 200, 2.5),
@@ -126,7 +131,18 @@ export const BUILT_IN_PRICES: PriceTable = {
   'gpt-3.5-turbo-16k': p(300, 400),
   'gpt-3.5-turbo-instruct': p(150, 200),
 
-  // Anthropic: Claude 4 family
+  // Anthropic: Claude 5 family
+  'claude-fable-5-1': p(1000, 5000),
+  'claude-opus-5-5': p(400, 2000, 20),
+  'claude-opus-5': p(500, 2500, 50),
+  // Sonnet 5.5 cache reads were cut from 20 to 10 on 2026-10-07.
+  'claude-sonnet-5-5': p(200, 1000, 10),
+  'claude-sonnet-5': p(200, 1000, 20),
+  // Claude 4 family
+  'claude-opus-4-8': p(500, 2500, 50),
+  'claude-opus-4-7': p(500, 2500, 50),
+  'claude-opus-4-6': p(500, 2500, 50),
+  'claude-sonnet-4-6': p(300, 1500, 30),
   'claude-opus-4-5': p(500, 2500, 50),
   'claude-opus-4-1': p(1500, 7500, 150),
   'claude-opus-4': p(1500, 7500, 150),
