@@ -278,7 +278,24 @@ export const configSchema = z.strictObject({
   pricing: z.record(z.string(), priceSchema).default({}),
 });
 
-export type ConfigInput = z.input<typeof configSchema>;
+type RawInput = z.input<typeof configSchema>;
+type ProviderInput = RawInput['providers'][string];
+type RawMockInput = Extract<ProviderInput, { type: 'mock' }>;
+type RawModelResponsesInput = NonNullable<RawMockInput['responses']>[string];
+/**
+ * Canned answers for one model as users write them: `patterns` is a mapping
+ * from key to answers (in YAML, file order is kept; the loader turns it into
+ * the ordered pairs the schema checks). The pairs themselves are accepted too.
+ */
+export type ModelResponsesInput = Omit<RawModelResponsesInput, 'patterns'> & {
+  patterns?: Record<string, z.input<typeof answersSchema>> | RawModelResponsesInput['patterns'];
+};
+/** A mock provider as users write it. */
+export type MockProviderInput = Omit<RawMockInput, 'responses'> & { responses?: Record<string, ModelResponsesInput> };
+/** A config as users write it (in YAML, or given to `defineConfig()`). */
+export type ConfigInput = Omit<RawInput, 'providers'> & {
+  providers: Record<string, Exclude<ProviderInput, { type: 'mock' }> | MockProviderInput>;
+};
 export type ParsedConfig = z.output<typeof configSchema>;
 export type ProviderSettings = z.output<typeof providerSchema>;
 export type MockProviderSettings = z.output<typeof mockProviderSchema>;

@@ -2,7 +2,7 @@
  * Server defaults and body limits; mock pattern order and `/regex/` keys.
  */
 import { describe, expect, it } from 'vitest';
-import { parseSize } from '../../src/config/load.ts';
+import { defineConfig, parseSize } from '../../src/config/load.ts';
 import { load, MOCK_ONLY, onlyIssue } from './helpers.ts';
 
 const MODELS = 'models:\n  gpt-4: {provider: mock}\n';
@@ -68,6 +68,18 @@ describe('config mock patterns', () => {
       .providers.mock!;
     // JSON.stringify has already moved "2" first: that is the object's own order, kept as given.
     expect(mock.type === 'mock' && mock.responses.m!.patterns.map(([k]) => k)).toEqual(['2', 'b', 'a']);
+  });
+
+  it('defineConfig() takes patterns as a mapping, as in YAML (typed and at run time)', () => {
+    const config = defineConfig({
+      providers: { mock: { type: 'mock', responses: { m: { default: 'd', patterns: { debug: 'D', '/x+/i': ['X1', { error: 429 }] } } } } },
+      models: { m: { provider: 'mock' } },
+    });
+    const mock = config.providers.mock!;
+    expect(mock.type === 'mock' && mock.responses.m!.patterns).toEqual([
+      ['debug', 'D'],
+      ['/x+/i', ['X1', { error: 429 }]],
+    ]);
   });
 
   it('an invalid /regex/ key is a config error with its position, not a crash later', () => {
