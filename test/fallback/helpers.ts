@@ -20,9 +20,13 @@ export interface Gateway {
  * Routes: `gpt-4` → openai (gpt-4), falling back to anthropic (claude-3-5-sonnet-20241022);
  * `claude-3-sonnet` → anthropic (claude-3-sonnet), falling back to openai (gpt-4o).
  * Retries at the same provider are off unless `providerYaml` turns them on.
+ * The fakes accept the keys TokenPak is configured with, unless `upstreamKeys` gives others.
  */
-export async function startGateway(providerYaml = 'max_retries: 0'): Promise<Gateway> {
-  const [openai, anthropic] = await Promise.all([createFakeOpenAI(), createFakeAnthropic()]);
+export async function startGateway(providerYaml = 'max_retries: 0', upstreamKeys: { openai?: string; anthropic?: string } = {}): Promise<Gateway> {
+  const [openai, anthropic] = await Promise.all([
+    createFakeOpenAI(upstreamKeys.openai ? { apiKey: upstreamKeys.openai } : {}),
+    createFakeAnthropic(upstreamKeys.anthropic ? { apiKey: upstreamKeys.anthropic } : {}),
+  ]);
   const indent = (yaml: string) => yaml.split('\n').map((line) => `    ${line}`).join('\n');
   const config = parseConfig(
     `
