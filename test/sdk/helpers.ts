@@ -11,11 +11,11 @@ export const CLAUDE_DEFAULT = 'Mock Claude response: [test output]';
 
 /** JSON Schema of the weather tool's arguments, shared by every SDK's tool definition. */
 export const WEATHER_PARAMETERS = {
-  type: 'object',
-  properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } },
+  type: 'object' as const,
+  properties: { city: { type: 'string' as const }, unit: { type: 'string' as const, enum: ['celsius', 'fahrenheit'] } },
   required: ['city', 'unit'],
   additionalProperties: false,
-} as const;
+};
 
 export interface SdkProxy {
   proxy: TokenPakProxy;
