@@ -81,7 +81,7 @@ describe('keys and the running proxy', () => {
 
 describe('keys and validate-config', () => {
   const work = mkdtempSync(join(tmpdir(), 'tokenpak-secrets-'));
-  const env = { ...process.env, OPENAI_API_KEY: FAKE_OPENAI_KEY, ANTHROPIC_API_KEY: FAKE_ANTHROPIC_KEY };
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENAI_API_KEY: FAKE_OPENAI_KEY, ANTHROPIC_API_KEY: FAKE_ANTHROPIC_KEY };
   delete env.NODE_ENV;
 
   const validate = async (args: string[]) => {
