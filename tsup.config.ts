@@ -6,6 +6,8 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     'cli/main': 'src/cli/main.ts',
+    'vitest/index': 'src/vitest/index.ts',
+    'vitest/setup': 'src/vitest/setup.ts',
   },
   format: ['esm'],
   target: 'node22',
@@ -13,7 +15,7 @@ export default defineConfig({
   splitting: true,
   sourcemap: true,
   clean: true,
-  dts: { entry: { index: 'src/index.ts' } },
+  dts: { entry: { index: 'src/index.ts', 'vitest/index': 'src/vitest/index.ts', 'vitest/setup': 'src/vitest/setup.ts' } },
   external: ['vitest', 'msw', 'pg'],
   // Keep `node:` in imports: `node:sqlite` (the call log) exists only under that prefix.
   removeNodeProtocol: false,

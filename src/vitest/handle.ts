@@ -1,0 +1,144 @@
+/**
+ * The handle `useTokenPak()` and the `tokenpak` fixture return: a test's
+ * URLs, its captured calls, and controls over its mocks.
+ */
+import type { Config } from '../config/load.ts';
+import { TokenPakError } from '../errors.ts';
+import type { MockCall, MockProvider, MockRuntimeSettings } from '../providers/mock/mock-provider.ts';
+import type { Scope, TokenPakCall } from './scope.ts';
+import { renderTranscript } from './transcript.ts';
+
+/** Run-time controls of one mock (a mock provider, or the stand-in of a simulated provider). */
+export interface MockControls {
+  /** The provider name. */
+  readonly name: string;
+  /** Current settings: latency, failure rate, failure, seed, … */
+  readonly settings: Readonly<MockRuntimeSettings>;
+  /** Calls this mock received in this test, oldest first. */
+  readonly calls: readonly MockCall[];
+  /** Changes settings (`latency_ms`, `failure_rate`, `failure`, `seed`, `chunk_delay_ms`, …). */
+  configure: MockProvider['configure'];
+  /** Adds patterns for a model (`*` for all), tried first; `{ replace: true }` drops the others. */
+  setPatterns: MockProvider['setPatterns'];
+  /** Sets a model's answer when no pattern matches. */
+  setDefault: MockProvider['setDefault'];
+  /** The next `count` calls fail with `failure` (default: the configured failure). */
+  failNext: MockProvider['failNext'];
+}
+
+/** A test's TokenPak. */
+export interface TokenPakHandle {
+  /** Base URL of this test's TokenPak (TokenPak's own API: `${url}/v1/messages`). */
+  readonly url: string;
+  /** For the OpenAI SDK: `new OpenAI({ baseURL: tokenpak.openaiBaseURL })`. */
+  readonly openaiBaseURL: string;
+  /** For the Anthropic SDK: `new Anthropic({ baseURL: tokenpak.anthropicBaseURL })`. */
+  readonly anthropicBaseURL: string;
+  /** The three URLs as environment variables. */
+  readonly env: { readonly TOKENPAK_URL: string; readonly OPENAI_BASE_URL: string; readonly ANTHROPIC_BASE_URL: string };
+  /** The config this test runs (simulated providers point at their stand-ins). */
+  readonly config: Config;
+  /** This test's finished calls, oldest first, each with its attempts. */
+  readonly calls: readonly TokenPakCall[];
+  /** The newest finished call, if any. */
+  lastCall(): TokenPakCall | undefined;
+  /**
+   * A mock's controls: a mock provider by name, or a simulated real provider
+   * by name. Without a name, the only one there is. Changes last until the
+   * end of the test (made outside a test, they apply to every test of the file).
+   */
+  mock(provider?: string): MockControls;
+  /** Waits until `count` calls have finished (for fire-and-forget code), default timeout 5 s. */
+  waitForCalls(count: number, options?: { timeoutMs?: number }): Promise<readonly TokenPakCall[]>;
+  /** The transcript of this test's calls, as printed when it fails. */
+  transcript(): string;
+}
+
+/** Where a handle's operations go, resolved at each use. */
+export interface HandleTarget {
+  scope(): Scope;
+  /** Records a mock change made outside any test, so that every later test gets it too. */
+  recordFileChange?(provider: string, apply: (mock: MockProvider) => void): void;
+  notes?(): readonly string[];
+}
+
+function pickMock(scope: Scope, name: string | undefined): MockProvider {
+  const names = scope.mockNames;
+  if (name === undefined) {
+    if (names.length === 1) return scope.mock(names[0]!)!;
+    throw new TokenPakError(
+      'invalid_request',
+      names.length === 0
+        ? `${scope.config.source} has no mock provider to control. Add one (type: mock), or use simulateProviders: true to control simulated real providers.`
+        : `This test has several mocks (${names.join(', ')}): name one, for example tokenpak.mock(${JSON.stringify(names[0])}).`,
+    );
+  }
+  const mock = scope.mock(name);
+  if (mock) return mock;
+  const provider = scope.config.providers[name];
+  const why = !provider
+    ? 'is not in the config'
+    : !provider.enabled
+      ? 'is disabled in the config'
+      : `has type ${provider.type}: pass simulateProviders: true to answer it with a controllable stand-in`;
+  throw new TokenPakError('invalid_request', `tokenpak.mock(${JSON.stringify(name)}): provider "${name}" ${why}. Mocks here: ${names.join(', ') || '(none)'}.`);
+}
+
+export function createHandle(target: HandleTarget): TokenPakHandle {
+  const control = <K extends 'configure' | 'setPatterns' | 'setDefault' | 'failNext'>(name: string | undefined, method: K) =>
+    ((...args: unknown[]) => {
+      const scope = target.scope();
+      const mock = pickMock(scope, name);
+      const apply = (m: MockProvider) => (m[method] as (...a: unknown[]) => void)(...args);
+      apply(mock);
+      target.recordFileChange?.(mock.name, apply);
+    }) as MockProvider[K];
+
+  return {
+    get url() {
+      return target.scope().url;
+    },
+    get openaiBaseURL() {
+      return `${target.scope().url}/v1`;
+    },
+    get anthropicBaseURL() {
+      return target.scope().url;
+    },
+    get env() {
+      const url = target.scope().url;
+      return { TOKENPAK_URL: url, OPENAI_BASE_URL: `${url}/v1`, ANTHROPIC_BASE_URL: url };
+    },
+    get config() {
+      return target.scope().config;
+    },
+    get calls() {
+      return target.scope().calls;
+    },
+    lastCall() {
+      return target.scope().calls.at(-1);
+    },
+    mock(provider) {
+      const resolved = pickMock(target.scope(), provider).name;
+      return {
+        name: resolved,
+        get settings() {
+          return pickMock(target.scope(), resolved).settings;
+        },
+        get calls() {
+          return pickMock(target.scope(), resolved).calls;
+        },
+        configure: control(resolved, 'configure'),
+        setPatterns: control(resolved, 'setPatterns'),
+        setDefault: control(resolved, 'setDefault'),
+        failNext: control(resolved, 'failNext'),
+      };
+    },
+    waitForCalls(count, options = {}) {
+      return target.scope().waitForCalls(count, options.timeoutMs ?? 5_000);
+    },
+    transcript() {
+      const scope = target.scope();
+      return renderTranscript(scope.label, scope.calls, [...scope.notes, ...(target.notes?.() ?? [])], scope.url);
+    },
+  };
+}
