@@ -87,14 +87,14 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   );
 
   /** Turns whatever undici or the body threw into a ProviderError. */
-  const failure = (error: unknown, call: CallOptions, deadline: AbortSignal, tries: number, phase: 'request' | 'body'): TokenPakError => {
+  const failure = (error: unknown, call: CallOptions, scope: CallScope, tries: number, phase: 'request' | 'body'): TokenPakError => {
     if (TokenPakError.is(error)) return error;
     if (call.signal?.aborted) {
       return new ProviderError('provider_connection_error', `Call to ${who} was cancelled: the client went away.`, { provider, status: 499, retryable: false, cause: error });
     }
     const after = tries > 1 ? ` (after ${tries} tries)` : '';
     const timeout = (message: string) => new ProviderError('provider_timeout', `${who} ${message}${after}.`, { provider, status: 504, retryable: true, cause: error });
-    if (deadline.aborted) return timeout(`did not finish within ${timeouts.totalMs} ms (timeout_ms). Raise providers.${provider}.timeout_ms for long answers`);
+    if (scope.timedOut) return timeout(`did not finish within ${timeouts.totalMs} ms (timeout_ms). Raise providers.${provider}.timeout_ms for long answers`);
     const code = (error as { code?: string }).code ?? '';
     switch (code) {
       case 'UND_ERR_CONNECT_TIMEOUT':
@@ -149,8 +149,8 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     origin,
 
     async post(path, payload, call = {}) {
-      const deadline = AbortSignal.timeout(timeouts.totalMs);
-      const signal = call.signal ? AbortSignal.any([call.signal, deadline]) : deadline;
+      const scope = new CallScope(timeouts.totalMs, call.signal);
+      const { signal } = scope;
       const deadlineAt = Date.now() + timeouts.totalMs;
       let tries = 1;
       let responded = false;
@@ -191,12 +191,17 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       try {
         response = await dispatcher.request(request);
       } catch (error) {
-        throw failure(error, call, deadline, tries, 'request');
+        scope.dispose();
+        throw failure(error, call, scope, tries, 'request');
       } finally {
         responded = true;
       }
       const { statusCode: status, headers: responseHeaders, body } = response;
-      if (status < 200 || status >= 300) throw await statusError(status, responseHeaders, body, tries);
+      if (status < 200 || status >= 300) {
+        const error = await statusError(status, responseHeaders, body, tries);
+        scope.dispose();
+        throw error;
+      }
 
       return {
         status,
@@ -206,7 +211,9 @@ export function createUpstream(options: UpstreamOptions): Upstream {
           try {
             text = await body.text();
           } catch (error) {
-            throw failure(error, call, deadline, tries, 'body');
+            throw failure(error, call, scope, tries, 'body');
+          } finally {
+            scope.dispose();
           }
           try {
             return JSON.parse(text);
@@ -218,8 +225,9 @@ export function createUpstream(options: UpstreamOptions): Upstream {
           try {
             yield* parseSSE(body);
           } catch (error) {
-            throw failure(error, call, deadline, tries, 'body');
+            throw failure(error, call, scope, tries, 'body');
           } finally {
+            scope.dispose();
             if (!body.destroyed) body.destroy();
           }
         },
@@ -230,6 +238,42 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       await owned?.close();
     },
   };
+}
+
+/**
+ * The abort signal of one upstream call: the caller's signal, or the end of
+ * the call's total time. A plain timer cleared when the call ends, rather than
+ * AbortSignal.timeout and AbortSignal.any, whose signals would each live for
+ * the whole `timeout_ms` (ten minutes by default) after a call that took one.
+ */
+class CallScope {
+  readonly #controller = new AbortController();
+  readonly #timer: NodeJS.Timeout;
+  readonly #caller: AbortSignal | undefined;
+  readonly #onCallerAbort = () => this.#controller.abort(this.#caller!.reason);
+  /** The total time ran out (rather than the caller giving up). */
+  timedOut = false;
+
+  constructor(totalMs: number, caller: AbortSignal | undefined) {
+    this.#caller = caller;
+    if (caller?.aborted) this.#controller.abort(caller.reason);
+    else caller?.addEventListener('abort', this.#onCallerAbort, { once: true });
+    this.#timer = setTimeout(() => {
+      this.timedOut = true;
+      this.#controller.abort(new DOMException(`The call took longer than ${totalMs} ms.`, 'TimeoutError'));
+    }, totalMs);
+    this.#timer.unref();
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** The call is over: stop the clock and let go of the caller's signal. */
+  dispose(): void {
+    clearTimeout(this.#timer);
+    this.#caller?.removeEventListener('abort', this.#onCallerAbort);
+  }
 }
 
 const FIXES: Partial<Record<TokenPakErrorCode, (provider: string) => string>> = {
