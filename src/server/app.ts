@@ -13,6 +13,7 @@ import { openaiResponsesFormat } from '../formats/openai-responses.ts';
 import { SSE_HEADERS } from '../formats/sse.ts';
 import { tokenpakFormat } from '../formats/tokenpak.ts';
 import type { WireFormat } from '../formats/types.ts';
+import { isOwnRequest } from '../providers/http/loop.ts';
 import type { RouteOutcome, Router } from '../router/router.ts';
 
 export interface AppOptions {
@@ -49,6 +50,9 @@ export function createApp(options: AppOptions): App {
   const startedAt = Date.now();
 
   const chat: Handler = async (request, { requestId, format }) => {
+    if (isOwnRequest(request.headers)) {
+      throw new TokenPakError('provider_error', 'This request came from this TokenPak itself: a provider\'s base_url (or OPENAI_BASE_URL / ANTHROPIC_BASE_URL in the proxy\'s environment) points back at the proxy. Point it at the real API.', { status: 508 });
+    }
     const raw = await readJson(request, limit);
     const parsed = format.parseRequest(raw, request.headers);
     const context = {
@@ -98,7 +102,9 @@ export function createApp(options: AppOptions): App {
       const incoming = request.headers.get('x-request-id');
       const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
       const path = new URL(request.url).pathname.replace(/\/+$/, '') || '/';
-      const endpoint = endpoints.get(path);
+      // SDKs disagree on whether a base URL includes /v1 (the Anthropic SDK's does not, @ai-sdk/anthropic's
+      // does), so one ANTHROPIC_BASE_URL serves both: a path without /v1 is the /v1 endpoint.
+      const endpoint = endpoints.get(path) ?? endpoints.get(`/v1${path}`);
       let format: WireFormat = anthropicOr(tokenpakFormat)(request);
       try {
         if (!endpoint) {
@@ -148,9 +154,9 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 class StreamCut extends Error {}
 
 /**
- * A dropped upstream connection (a mock's injected `disconnect`, or a real
- * provider hanging up) reaches the client as a dropped connection, so that
- * client code sees what it would see from the real API: no terminal event.
+ * A mock's dropped connection (an injected `disconnect`) reaches the client
+ * as a dropped connection, so that client code sees what it would see from
+ * the real API: the stream stops with no terminal event.
  */
 async function* cutOnDisconnect(events: AsyncIterable<StreamEvent>): AsyncGenerator<StreamEvent> {
   for await (const event of events) {

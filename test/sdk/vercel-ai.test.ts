@@ -114,3 +114,10 @@ describe.each(cases)('%s', (provider, modelId, expected, clientFormat) => {
     expect(server.mock.calls.map((c) => c.outcome)).toEqual(['error', 'ok']);
   });
 });
+
+test('one ANTHROPIC_BASE_URL (no /v1) serves both the official SDK and @ai-sdk/anthropic', async () => {
+  // createAnthropic() reads ANTHROPIC_BASE_URL; the official SDK's convention leaves /v1 out.
+  const anthropic = createAnthropic({ baseURL: server.url, apiKey: 'sk-ant-test-not-used' });
+  const result = await generateText({ model: anthropic('claude-3-sonnet'), prompt: 'Say hello', maxOutputTokens: 500 });
+  expect(result.text).toBe(CLAUDE_DEFAULT);
+});
