@@ -10,6 +10,7 @@ import { interceptors, Pool, type Dispatcher } from 'undici';
 import { classifyStatus, ProviderError, TokenPakError, type TokenPakErrorCode } from '../../errors.ts';
 import { parseSSE, type ParsedSSE } from '../../formats/sse.ts';
 import type { CallOptions } from '../types.ts';
+import { INSTANCE_ID, LOOP_HEADER } from './loop.ts';
 import { redact } from './redact.ts';
 import { backoffMs, RETRYABLE_ERROR_CODES, RETRYABLE_STATUSES, retryAfterMs, type RetryPolicy } from './retry.ts';
 
@@ -174,6 +175,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         'content-type': 'application/json',
         accept: call.accept ?? 'application/json',
         ...(call.requestId ? { 'x-tokenpak-request-id': call.requestId } : {}),
+        [LOOP_HEADER]: INSTANCE_ID,
         ...options.headers,
       };
       const request: Dispatcher.RequestOptions & { retryOptions: object } = {
