@@ -7,11 +7,8 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { loadConfig } from '../config/load.ts';
-import { logsSchema } from '../config/schema.ts';
-import { readConfigSource } from '../config/yaml-source.ts';
 import { ConfigError, TokenPakError } from '../errors.ts';
-import { createCallLogStore, type LogsSettings } from '../logs/create-store.ts';
+import { createCallLogStore, DEFAULT_LOGS_SETTINGS, type LogsSettings } from '../logs/create-store.ts';
 import type { CallLogStore } from '../logs/types.ts';
 
 function chosenConfig(flag: string | undefined): string | undefined {
@@ -26,7 +23,13 @@ function chosenConfig(flag: string | undefined): string | undefined {
  * ${OPENAI_API_KEY}, say), the `logs:` section alone is used.
  */
 export async function readLogsSettings(file: string | undefined): Promise<LogsSettings> {
-  if (file === undefined) return logsSchema.parse({});
+  if (file === undefined) return DEFAULT_LOGS_SETTINGS;
+  // Loaded only when there is a config to read: `tokenpak logs` beside a proxy started without logs: stays fast.
+  const [{ loadConfig }, { logsSchema }, { readConfigSource }] = await Promise.all([
+    import('../config/load.ts'),
+    import('../config/schema.ts'),
+    import('../config/yaml-source.ts'),
+  ]);
   try {
     return (await loadConfig(file)).logs;
   } catch (error) {

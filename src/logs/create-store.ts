@@ -11,6 +11,13 @@ import type { CallLogStore } from './types.ts';
 export type LogsSettings = ParsedConfig['logs'];
 export type StoreKind = NonNullable<LogsSettings['store']>;
 
+/**
+ * `logs:` when the config says nothing (equal to the schema's defaults; a
+ * test holds them together). Kept here so that `tokenpak logs` without a
+ * config file loads neither zod nor the YAML parser.
+ */
+export const DEFAULT_LOGS_SETTINGS: LogsSettings = { path: '.tokenpak/calls.db', schema: 'public', capture_bodies: false, flush_ms: 100 };
+
 /** Calls a persistent store keeps unless `logs.max_rows` says otherwise. */
 export const DEFAULT_PERSISTENT_MAX_ROWS = 1_000_000;
 

@@ -214,6 +214,7 @@ export async function openPostgresCallLog(options: PostgresCallLogOptions): Prom
   let open = true;
   let writer: BatchWriter | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
+  let firstPrune: NodeJS.Timeout | undefined;
   if (!readOnly) {
     writer = createBatchWriter({
       flushIntervalMs: options.flushIntervalMs ?? 100,
@@ -224,7 +225,7 @@ export async function openPostgresCallLog(options: PostgresCallLogOptions): Prom
     });
     if (options.maxRows !== undefined || options.maxAgeMs !== undefined) {
       const tick = () => prune().catch((error: unknown) => warn(`retention failed: ${(error as Error).message}`));
-      setTimeout(tick, 1_000).unref();
+      firstPrune = setTimeout(tick, 1_000).unref();
       pruneTimer = setInterval(tick, options.pruneIntervalMs ?? 60_000);
       pruneTimer.unref();
     }
@@ -240,7 +241,7 @@ export async function openPostgresCallLog(options: PostgresCallLogOptions): Prom
   const CHUNK = 5_000;
   let pruning: Promise<number> | undefined;
   const prune = (): Promise<number> => {
-    if (readOnly) return Promise.resolve(0);
+    if (readOnly || !open) return Promise.resolve(0);
     pruning ??= (async () => {
       let removed = 0;
       try {
@@ -307,6 +308,7 @@ export async function openPostgresCallLog(options: PostgresCallLogOptions): Prom
     async close() {
       if (!open) return;
       clearInterval(pruneTimer);
+      clearTimeout(firstPrune);
       try {
         await writer?.close();
       } finally {

@@ -178,6 +178,7 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
   let writer: BatchWriter | undefined;
   let onExit: (() => void) | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
+  let firstPrune: NodeJS.Timeout | undefined;
   if (!readOnly) {
     writer = createBatchWriter({
       flushIntervalMs: options.flushIntervalMs ?? 100,
@@ -194,7 +195,7 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
     process.on('exit', onExit);
     if (options.maxRows !== undefined || options.maxAgeMs !== undefined) {
       const tick = () => prune().catch((error: unknown) => warn(`retention failed: ${(error as Error).message}`));
-      setTimeout(tick, 1_000).unref();
+      firstPrune = setTimeout(tick, 1_000).unref();
       pruneTimer = setInterval(tick, options.pruneIntervalMs ?? 60_000);
       pruneTimer.unref();
     }
@@ -216,7 +217,7 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
 
   let pruning: Promise<number> | undefined;
   const prune = (): Promise<number> => {
-    if (readOnly) return Promise.resolve(0);
+    if (readOnly || !open) return Promise.resolve(0);
     pruning ??= (async () => {
       let removed = 0;
       try {
@@ -296,6 +297,7 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
     async close() {
       if (!open) return;
       clearInterval(pruneTimer);
+      clearTimeout(firstPrune);
       try {
         await writer?.close();
       } finally {

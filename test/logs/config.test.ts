@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createCallLogStore } from '../../src/logs/create-store.ts';
+import { createCallLogStore, DEFAULT_LOGS_SETTINGS } from '../../src/logs/create-store.ts';
 import { parseDuration, parseSince } from '../../src/logs/time.ts';
 import { load, onlyIssue } from '../config/helpers.ts';
 import { call } from './fixtures.ts';
@@ -15,6 +15,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('logs: config', () => {
   it('defaults: no store chosen (the caller decides), .tokenpak/calls.db, no bodies, a 100 ms batch window', () => {
     expect(load(BASE).logs).toEqual({ path: '.tokenpak/calls.db', schema: 'public', capture_bodies: false, flush_ms: 100 });
+    // tokenpak logs without a config uses these without loading the schema.
+    expect(DEFAULT_LOGS_SETTINGS).toEqual(load(BASE).logs);
   });
 
   it('reads every key', () => {
