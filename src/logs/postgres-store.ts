@@ -238,7 +238,8 @@ export async function openPostgresCallLog(options: PostgresCallLogOptions): Prom
       await client.query(`DELETE FROM ${tables.calls} WHERE ${dialect.inArray('seq', '$1')}`, [seqs]);
     });
 
-  const CHUNK = 5_000;
+  // Calls removed per retention step (as in the SQLite store).
+  const CHUNK = 2_000;
   let pruning: Promise<number> | undefined;
   const prune = (): Promise<number> => {
     if (readOnly || !open) return Promise.resolve(0);
