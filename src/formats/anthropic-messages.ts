@@ -137,9 +137,6 @@ function toMessages(raw: readonly unknown[]): Message[] {
     if (results.length > 0) messages.push({ role: 'tool', content: results });
     if (parts.length > 0 || results.length === 0) messages.push({ role, content: parts });
   });
-  if (open && open.ids.size > 0 && raw.at(-1) !== undefined && (raw.at(-1) as { role?: unknown }).role === 'user') {
-    throw fieldError(`messages.${open.at}`, `messages.${open.at}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${[...open.ids].join(', ')}.`);
-  }
   return messages;
 }
 
