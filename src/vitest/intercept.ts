@@ -84,16 +84,15 @@ export async function startInterception(target: InterceptTarget, options: TokenP
       return target.currentScope().fetch(rewrite(request, `${url.pathname}${url.search}`, 'http://127.0.0.1'));
     }
     if (!matchesHost(host, others) || policy === 'bypass') return undefined;
-    const message =
-      `The code under test called ${request.method} ${url.origin}${url.pathname}, an LLM API that TokenPak does not answer. ` +
-      'Point that client at TokenPak (tokenpak.url), or set unhandledLLMHosts: "warn" or "bypass" to let such calls through.';
+    const called = `The code under test called ${request.method} ${url.origin}${url.pathname}, an LLM API that TokenPak does not answer`;
     if (policy === 'warn') {
-      if (!warned.has(host)) console.warn(`[tokenpak] ${message}`);
+      if (!warned.has(host)) console.warn(`[tokenpak] ${called}; letting it through (unhandledLLMHosts: "warn"). Point that client at TokenPak (tokenpak.url), or set unhandledLLMHosts: "error" to refuse such calls.`);
       warned.add(host);
       noteOnce(target, `let through a call to ${url.origin} (unhandledLLMHosts: "warn")`);
       return undefined;
     }
     noteOnce(target, `refused a call to ${url.origin}${url.pathname} (unhandledLLMHosts: "error")`);
+    const message = `${called}. Point that client at TokenPak (tokenpak.url), or set unhandledLLMHosts: "warn" or "bypass" to let such calls through.`;
     return Response.json({ error: { type: 'tokenpak_blocked_host', message: `[tokenpak] ${message}` } }, { status: 403 });
   });
 

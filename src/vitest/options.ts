@@ -165,7 +165,7 @@ export function simulatedProviders(config: Config, options: ScopeOptions): Map<s
   for (const name of names) {
     const settings = typeof wanted === 'object' ? (wanted[name] ?? {}) : {};
     // Through the config reader, so patterns keep their order and errors read as config errors do.
-    const parsed = defineConfig({ providers: { [name]: { ...settings, type: 'mock' } }, models: {} });
+    const parsed = defineConfig({ providers: { [name]: { ...settings, type: 'mock' } }, models: { [name]: { provider: name } } });
     simulated.set(name, parsed.providers[name] as MockProviderSettings);
   }
   return simulated;

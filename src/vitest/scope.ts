@@ -27,6 +27,8 @@ export interface TokenPakAttempt extends AttemptRecord {
   injected?: MockFailure;
   /** The provider is a real one (openai, anthropic) answered by a local stand-in. */
   simulated?: boolean;
+  /** Simulated providers: requests the stand-in received during this attempt (more than one when the provider retried). */
+  upstreamCalls?: number;
 }
 
 /** One call a test made through TokenPak: the call-log record, with what the test needs to assert on. */
@@ -244,7 +246,7 @@ function instrument(
   return wrapped;
 }
 
-function mockCallOf(detail: AttemptDetail | undefined): { call: MockCall; simulated: boolean } | undefined {
+function mockCallOf(detail: AttemptDetail | undefined): { call: MockCall; simulated: boolean; upstreamCalls?: number } | undefined {
   if (!detail) return undefined;
   if (detail.mock) {
     const call = detail.mock.provider.calls[detail.mock.index];
@@ -256,7 +258,7 @@ function mockCallOf(detail: AttemptDetail | undefined): { call: MockCall; simula
     // The stand-in's calls made during this attempt; the last one decided it (a provider may retry upstream).
     const during = sim.mock.calls.slice(from, to ?? sim.mock.calls.length).filter((c) => c.prompt === prompt);
     const call = during.at(-1);
-    return call ? { call, simulated: true } : undefined;
+    return call ? { call, simulated: true, upstreamCalls: during.length } : undefined;
   }
   return undefined;
 }
@@ -278,6 +280,7 @@ function enrich(record: CallRecord, details: AttemptDetail[]): TokenPakCall {
       if (mockCall.call.source) enriched.source = mockCall.call.source;
       if (mockCall.call.injected !== undefined) enriched.injected = mockCall.call.injected;
       if (mockCall.simulated) enriched.simulated = true;
+      if (mockCall.upstreamCalls !== undefined) enriched.upstreamCalls = mockCall.upstreamCalls;
     } else if (detail?.upstream) {
       enriched.simulated = true;
     }

@@ -29,6 +29,7 @@ import { createSimulator } from './simulator.ts';
 import { TRANSCRIPT_MARK } from './transcript.ts';
 
 const SESSION = Symbol.for('tokenpak.vitest.session');
+const LAST_PORT = Symbol.for('tokenpak.vitest.port');
 const PREFIX = '/__tokenpak/';
 const SCOPE_HEADER = 'x-tokenpak-test';
 
@@ -184,7 +185,17 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
     simulator,
     onInternalError,
     makeParts: async (proxyOptions) => {
-      proxy = await startProxy({ ...proxyOptions, port: 0, host: '127.0.0.1', fetch: dispatch });
+      const start = (port: number) => startProxy({ ...proxyOptions, port, host: '127.0.0.1', fetch: dispatch });
+      // Without isolation, modules (and the SDK clients they made) outlive a test file: the next file's
+      // TokenPak takes the same port when it can, so that those clients still reach it.
+      const previous = (globalThis as Record<symbol, number | undefined>)[LAST_PORT];
+      try {
+        proxy = await start(previous ?? 0);
+      } catch (error) {
+        if (previous === undefined || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+        proxy = await start(0);
+      }
+      (globalThis as Record<symbol, number>)[LAST_PORT] = proxy.port;
       return proxy;
     },
   });

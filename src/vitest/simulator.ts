@@ -14,6 +14,8 @@ import { TokenPakError } from '../errors.ts';
 import { tokenpakFormat } from '../formats/tokenpak.ts';
 import { createMemoryCallLog } from '../logs/memory-store.ts';
 import { createPricer } from '../pricing/pricing.ts';
+import { ANTHROPIC_MODEL_ALIASES } from '../providers/anthropic/translate.ts';
+import { LOOP_HEADER } from '../providers/http/loop.ts';
 import { createMockProvider, type MockProvider } from '../providers/mock/mock-provider.ts';
 import { createRouter } from '../router/router.ts';
 import { createApp, type App } from '../server/app.ts';
@@ -58,7 +60,10 @@ export function createSimulator(onInternalError: (error: unknown) => void): Simu
         const rendered = tokenpakFormat.renderError(error, { requestId: 'simulator' });
         return Response.json(rendered.body, { status: rendered.status });
       }
-      return entry.app.fetch(rewrite(request, `/${rest.join('/')}${url.search}`));
+      const forwarded = rewrite(request, `/${rest.join('/')}${url.search}`);
+      // A stand-in is an upstream on purpose, not a base_url looping back: drop the loop marker.
+      forwarded.headers.delete(LOOP_HEADER);
+      return entry.app.fetch(forwarded);
     },
   };
 
@@ -76,10 +81,17 @@ export function createSimulator(onInternalError: (error: unknown) => void): Simu
     },
 
     register(scopeId, provider, settings, mockSettings, config) {
-      // The stand-in routes every upstream model name the config asks this provider for.
-      const models: Record<string, { provider: string }> = {};
+      // The stand-in routes every upstream model name the config asks this provider for, under the
+      // name the provider sends too (Anthropic's dated aliases), to the config's name, so that mock
+      // answers keyed by the config's model names match.
+      const models: Record<string, { provider: string; model: string }> = {};
       for (const route of Object.values(config.models)) {
-        for (const target of route.chain) if (target.provider === provider) models[target.model] = { provider };
+        for (const target of route.chain) {
+          if (target.provider !== provider) continue;
+          models[target.model] = { provider, model: target.model };
+          const alias = settings.type === 'anthropic' ? ANTHROPIC_MODEL_ALIASES[target.model] : undefined;
+          if (alias) models[alias] = { provider, model: target.model };
+        }
       }
       const simConfig = defineConfig({ providers: { [provider]: { type: 'mock' } }, models });
       const mock = createMockProvider(provider, mockSettings);

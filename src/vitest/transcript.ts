@@ -26,6 +26,7 @@ function attemptLine(attempt: TokenPakAttempt, index: number): string {
   else if (attempt.source?.kind === 'default') facts.push('default answer');
   else if (attempt.source?.kind === 'generated') facts.push('generated answer');
   if (attempt.injected !== undefined) facts.push(`injected failure: ${failureName(attempt.injected)}`);
+  if (attempt.upstreamCalls !== undefined && attempt.upstreamCalls > 1) facts.push(`${attempt.upstreamCalls} requests to the stand-in`);
   facts.push(`${Math.round(attempt.latencyMs)} ms`);
   const outcome =
     attempt.outcome === 'ok' ? `✓ ${attempt.status}` : `✗ ${attempt.status} ${attempt.errorCode ?? 'error'}${attempt.errorMessage ? `: ${attempt.errorMessage}` : ''}`;

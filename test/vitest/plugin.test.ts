@@ -1,0 +1,120 @@
+/**
+ * The Vitest plugin as users run it: fixture projects (test/vitest/fixtures/*)
+ * are copied to a temporary directory with `tokenpak` linked to this
+ * repository's built package, and Vitest runs their suites in a child process.
+ * Each fixture test asserts behaviour itself; tests named `EXPECTED FAIL: …`
+ * fail on purpose, and the assertions here check what their failures print.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linkedProject, REPO, runVitest, type TempProject, type VitestRun } from './harness.ts';
+
+const FIXTURES = join(REPO, 'test/vitest/fixtures');
+const projects: TempProject[] = [];
+
+async function run(fixture: string, args: string[] = []): Promise<VitestRun> {
+  const project = linkedProject(join(FIXTURES, fixture));
+  projects.push(project);
+  return runVitest(project.dir, args, { timeoutMs: 90_000 });
+}
+
+afterAll(() => {
+  for (const project of projects) project.cleanup();
+});
+
+/** The console output of one failed test, from its FAIL header to the next one. */
+function failureOf(run: VitestRun, title: string): string {
+  const start = run.output.indexOf(`> ${title}\n`);
+  expect(start, `no failure block for "${title}" in:\n${run.output}`).toBeGreaterThan(-1);
+  const next = run.output.indexOf(' FAIL ', start + 1);
+  return run.output.slice(start, next === -1 ? undefined : next);
+}
+
+function expectOnlyExpectedFailures(run: VitestRun): void {
+  expect(run.tests.length).toBeGreaterThan(0);
+  const unexpected = run.tests.filter((t) => (t.status === 'failed') !== t.title.startsWith('EXPECTED FAIL'));
+  expect(unexpected.map((t) => `${t.status}: ${t.fullName}\n${t.failureMessages.join('\n')}`), run.output).toEqual([]);
+}
+
+describe('a mock-only project (SDK clients configured by the environment)', () => {
+  let result: VitestRun;
+  beforeAll(async () => {
+    result = await run('features');
+  }, 120_000);
+
+  it('passes every behaviour test and fails only the deliberate ones', () => {
+    expectOnlyExpectedFailures(result);
+    expect(result.tests.filter((t) => t.status === 'passed').length).toBeGreaterThanOrEqual(20);
+  });
+
+  it('a failing matcher prints what it expected and the test\'s transcript', () => {
+    const failure = failureOf(result, 'EXPECTED FAIL: matcher prints the transcript');
+    expect(failure).toContain('expected provider "mock" to have been called 2 times, but it was called 1 time');
+    expect(failure).toMatch(/TokenPak transcript of test "EXPECTED FAIL: matcher prints the transcript": 1 call \(TokenPak at http:\/\/127\.0\.0\.1:\d+\/__tokenpak\/t\d+\)/);
+    expect(failure).toContain('#1 gpt-4 → backup ✓ 200, after 1 failed attempt  [openai-chat');
+    expect(failure).toContain('prompt: "Debug the parser"');
+    expect(failure).toMatch(/1\. mock → gpt-4: ✗ 500 provider_error: Mock provider "mock" simulated a server error \(HTTP 500, failNext\)\. \(pattern "debug", injected failure: HTTP 500, \d+ ms\)/);
+    expect(failure).toMatch(/2\. backup → gpt-4: ✓ 200 \(default answer, \d+ ms\)/);
+    // Printed once, by the matcher, not again by the failed-test hook.
+    expect(failure.split('TokenPak transcript').length).toBe(2);
+  });
+
+  it('any failing test shows its transcript', () => {
+    const failure = failureOf(result, 'EXPECTED FAIL: a failing test shows the transcript');
+    expect(failure).toContain("expected 'Mock response: Debugged your code suc…' to be 'something else'");
+    expect(failure).toContain('TokenPak transcript of test "EXPECTED FAIL: a failing test shows the transcript": 1 call');
+    expect(failure).toContain('answer: "Mock response: Debugged your code successfully"');
+    expect(failure).toMatch(/1\. mock → gpt-4: ✓ 200 \(pattern "debug", \d+ ms\)/);
+  });
+
+  it('the fallback matcher says why it failed', () => {
+    const failure = failureOf(result, 'EXPECTED FAIL: fallback matcher explains');
+    expect(failure).toContain('expected a call to have fallen back to "backup", but no call was answered by "backup" after a failed attempt');
+  });
+
+  it('calls to the shared URL during concurrent tests are reported, not misattributed', () => {
+    const failure = failureOf(result, 'EXPECTED FAIL: stray calls are reported');
+    expect(failure).toContain('(no call reached this TokenPak)');
+    expect(failure).toContain("1 call(s) reached the file's shared TokenPak URL");
+    expect(failure).toContain('pass tokenpak.openaiBaseURL / tokenpak.anthropicBaseURL / tokenpak.url to the code under test');
+  });
+});
+
+describe('production routing with simulated providers', () => {
+  let result: VitestRun;
+  beforeAll(async () => {
+    result = await run('simulate');
+  }, 120_000);
+
+  it('runs the real provider code against stand-ins, fails the primary and falls back', () => {
+    expectOnlyExpectedFailures(result);
+    for (const title of ['the primary fails, the fallback answers', 'a rate-limited primary falls back while streaming', 'the Anthropic provider streams through its stand-in']) {
+      expect(result.byTitle(title).status).toBe('passed');
+    }
+  });
+
+  it('the transcript marks simulated providers, retries and injected failures', () => {
+    const failure = failureOf(result, 'EXPECTED FAIL: the transcript marks simulated providers and injected failures');
+    expect(failure).toMatch(
+      /1\. openai \(simulated\) → gpt-4: ✗ 500 provider_error: OpenAI provider "openai" answered HTTP 500 after 3 tries: .*\(generated answer, injected failure: HTTP 500, 3 requests to the stand-in, \d+ ms\)/,
+    );
+    expect(failure).toMatch(/2\. anthropic \(simulated\) → gpt-4: ✓ 200/);
+    expect(failure).not.toContain('tokenpak-test-key');
+  });
+});
+
+describe('the tokenpak() Vite plugin', () => {
+  it('adds the setup with its options (config path, host policy)', async () => {
+    const result = await run('plugin');
+    expectOnlyExpectedFailures(result);
+    expect(result.output).toMatch(/\[tokenpak\] The code under test called POST http:\/\/localhost:\d+\/v1\/generate, an LLM API that TokenPak does not answer; letting it through/);
+  }, 120_000);
+});
+
+describe('without test isolation', () => {
+  it('each test file still gets its own TokenPak and scopes', async () => {
+    const result = await run('features', ['--no-isolate', 'sdk.spec.ts', 'file-level.spec.ts']);
+    expectOnlyExpectedFailures(result);
+    expect(result.tests.length).toBeGreaterThanOrEqual(15);
+  }, 120_000);
+});
