@@ -58,7 +58,7 @@ const dialect: Dialect = {
 
 const DDL = `
 CREATE TABLE calls (
-  seq INTEGER PRIMARY KEY,
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL,
   started_at INTEGER NOT NULL,
   client_format TEXT NOT NULL,
@@ -201,7 +201,7 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
     }
   }
 
-  const deleteUpTo = (seqs: number[]) => {
+  const deleteCalls = (seqs: number[]) => {
     db.exec('BEGIN IMMEDIATE');
     try {
       const list = JSON.stringify(seqs);
@@ -226,7 +226,7 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
           for (;;) {
             const seqs = all('SELECT seq FROM calls WHERE started_at < ? ORDER BY started_at LIMIT ?', [cutoff, PRUNE_CHUNK]).map((r) => Number(r.seq));
             if (seqs.length === 0 || !open) break;
-            deleteUpTo(seqs);
+            deleteCalls(seqs);
             removed += seqs.length;
             await yieldToRequests();
           }
@@ -239,7 +239,7 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
             while (excess > 0 && open) {
               const seqs = all('SELECT seq FROM calls ORDER BY seq LIMIT ?', [Math.min(excess, PRUNE_CHUNK)]).map((r) => Number(r.seq));
               if (seqs.length === 0) break;
-              deleteUpTo(seqs);
+              deleteCalls(seqs);
               removed += seqs.length;
               excess -= seqs.length;
               await yieldToRequests();

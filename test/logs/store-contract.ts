@@ -225,6 +225,20 @@ export function runStoreContract(name: string, harness: StoreHarness): void {
       expect(await store.query({ provider: 'openai' })).toEqual([]);
     });
 
+    it('never reuses a position, even after retention removed every call', async () => {
+      const { store } = await fresh({ maxAgeMs: 60_000 });
+      const old = [call({ startedAt: Date.now() - 3_600_000 }), call({ startedAt: Date.now() - 3_600_000 })];
+      for (const record of old) store.append(record);
+      await store.flush();
+      const oldSeqs = (await store.query()).map((r) => r.seq!);
+      expect(await store.prune()).toBe(2);
+      expect(await store.query()).toEqual([]);
+      store.append(call({ id: 'after-prune', startedAt: Date.now() }));
+      await store.flush();
+      const [next] = await store.query({ afterSeq: Math.max(...oldSeqs) });
+      expect(next?.id).toBe('after-prune');
+    });
+
     it('never throws from append, even for a body JSON cannot hold', async () => {
       const { store } = await fresh();
       const odd = call({ requestBody: { big: 10n } });
