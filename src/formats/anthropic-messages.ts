@@ -12,7 +12,7 @@ import type { ChatRequest, ContentPart, Message, StopReason, ToolChoice, ToolDef
 import type { TokenPakError } from '../errors.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
 import { encodeSSE } from './sse.ts';
-import type { WireFormat } from './types.ts';
+import type { ModelListing, WireFormat } from './types.ts';
 import { compactId, dottedPath, fieldError, firstProblem, isObject, jsonType, parseArguments } from './wire-utils.ts';
 
 /** Parameters the API accepts that TokenPak takes but does not act on. */
@@ -238,6 +238,10 @@ function errorType(status: number): string {
   }
 }
 
+function modelObject({ route, createdAt }: ModelListing) {
+  return { type: 'model', id: route.name, display_name: route.name, created_at: new Date(createdAt).toISOString() };
+}
+
 function errorBody(error: TokenPakError, requestId: string) {
   return { type: 'error', error: { type: errorType(error.status), message: error.detail }, request_id: requestId };
 }
@@ -362,13 +366,12 @@ export const anthropicMessagesFormat: WireFormat = {
   },
 
   renderModels(models) {
-    const data = models.map(({ route, createdAt }) => ({
-      type: 'model',
-      id: route.name,
-      display_name: route.name,
-      created_at: new Date(createdAt).toISOString(),
-    }));
+    const data = models.map(modelObject);
     return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
+  },
+
+  renderModel(model) {
+    return modelObject(model);
   },
 
   headers({ requestId }) {

@@ -11,7 +11,7 @@ import type { ChatRequest, ContentPart, Message, ResponseFormat, StopReason, Too
 import { textOf } from '../canonical/types.ts';
 import type { TokenPakError } from '../errors.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
-import { openaiErrorObject, renderOpenAIError, renderOpenAIModels } from './openai-shared.ts';
+import { openaiErrorObject, renderOpenAIError, renderOpenAIModel, renderOpenAIModels } from './openai-shared.ts';
 import { encodeSSE } from './sse.ts';
 import type { WireFormat } from './types.ts';
 import { bracketPath, compactId, fieldError, firstProblem, isObject, jsonType, unixSeconds } from './wire-utils.ts';
@@ -337,5 +337,9 @@ export const openaiChatFormat: WireFormat = {
 
   renderModels(models) {
     return renderOpenAIModels(models);
+  },
+
+  renderModel(model) {
+    return renderOpenAIModel(model);
   },
 };

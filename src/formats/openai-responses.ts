@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { ChatRequest, ContentPart, Message, ResponseFormat, StopReason, TextPart, ToolCallPart, ToolChoice, ToolDefinition, Usage } from '../canonical/types.ts';
 import type { TokenPakError } from '../errors.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
-import { renderOpenAIError, renderOpenAIModels, openaiErrorObject } from './openai-shared.ts';
+import { openaiErrorObject, renderOpenAIError, renderOpenAIModel, renderOpenAIModels } from './openai-shared.ts';
 import { encodeSSE } from './sse.ts';
 import type { WireFormat } from './types.ts';
 import { bracketPath, compactId, fieldError, firstProblem, isObject, jsonType, unixSeconds } from './wire-utils.ts';
@@ -421,5 +421,9 @@ export const openaiResponsesFormat: WireFormat = {
 
   renderModels(models) {
     return renderOpenAIModels(models);
+  },
+
+  renderModel(model) {
+    return renderOpenAIModel(model);
   },
 };

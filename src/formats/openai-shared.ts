@@ -41,15 +41,12 @@ export function renderOpenAIError(error: TokenPakError): RenderedError {
   return { status, body: { error: openaiErrorObject(error) }, headers };
 }
 
-/** `GET /v1/models` as OpenAI lists models; `owned_by` is the route's primary provider. */
+/** A model as OpenAI describes one; `owned_by` is the route's primary provider. */
+export function renderOpenAIModel({ route, createdAt }: ModelListing) {
+  return { id: route.name, object: 'model', created: unixSeconds(createdAt), owned_by: route.chain[0]?.provider ?? 'tokenpak' };
+}
+
+/** `GET /v1/models` as OpenAI lists models. */
 export function renderOpenAIModels(models: readonly ModelListing[]) {
-  return {
-    object: 'list',
-    data: models.map(({ route, createdAt }) => ({
-      id: route.name,
-      object: 'model',
-      created: unixSeconds(createdAt),
-      owned_by: route.chain[0]?.provider ?? 'tokenpak',
-    })),
-  };
+  return { object: 'list', data: models.map(renderOpenAIModel) };
 }

@@ -56,6 +56,8 @@ export interface WireFormat {
   renderError(error: TokenPakError, context: RenderContext): RenderedError;
   /** The body of `GET /v1/models` in this format's shape, for formats that have one. */
   renderModels?(models: readonly ModelListing[], context: RenderContext): unknown;
+  /** The body of `GET /v1/models/{id}`, for formats that have one. */
+  renderModel?(model: ModelListing, context: RenderContext): unknown;
   /** Headers this API sends with every answer (for example Anthropic's `request-id`). */
   headers?(context: RenderContext): Record<string, string>;
 }

@@ -86,6 +86,18 @@ export function createApp(options: AppOptions): App {
     return json(200, format.renderModels!(listing, { requestId }), { ...format.headers?.({ requestId }), 'x-request-id': requestId });
   };
 
+  const model: Handler = async (request, { requestId, format }) => {
+    const raw = new URL(request.url).pathname.replace(/^\/(?:v1\/)?models\//, '').replace(/\/+$/, '');
+    let id = raw;
+    try {
+      id = decodeURIComponent(raw);
+    } catch {
+      // A malformed %-escape: look the id up as written, which gives the usual 404.
+    }
+    const listing = { route: router.resolve(id), createdAt: startedAt };
+    return json(200, format.renderModel!(listing, { requestId }), { ...format.headers?.({ requestId }), 'x-request-id': requestId });
+  };
+
   // Anthropic's SDKs always send `anthropic-version`; without it /v1/messages speaks TokenPak's own format (the recipe's).
   const anthropicOr = (fallback: WireFormat) => (request: Request) => (request.headers.has('anthropic-version') ? anthropicMessagesFormat : fallback);
 
@@ -95,6 +107,7 @@ export function createApp(options: AppOptions): App {
     ['/v1/chat/completions', { format: () => openaiChatFormat, methods: { POST: chat } }],
     ['/v1/responses', { format: () => openaiResponsesFormat, methods: { POST: chat } }],
     ['/v1/models', { format: anthropicOr(openaiChatFormat), methods: { GET: models } }],
+    ['/v1/models/{id}', { format: anthropicOr(openaiChatFormat), methods: { GET: model } }],
   ]);
 
   return {
@@ -104,7 +117,8 @@ export function createApp(options: AppOptions): App {
       const path = new URL(request.url).pathname.replace(/\/+$/, '') || '/';
       // SDKs disagree on whether a base URL includes /v1 (the Anthropic SDK's does not, @ai-sdk/anthropic's
       // does), so one ANTHROPIC_BASE_URL serves both: a path without /v1 is the /v1 endpoint.
-      const endpoint = endpoints.get(path) ?? endpoints.get(`/v1${path}`);
+      const endpoint =
+        endpoints.get(path) ?? endpoints.get(`/v1${path}`) ?? (/^\/(?:v1\/)?models\/./.test(path) ? endpoints.get('/v1/models/{id}') : undefined);
       let format: WireFormat = anthropicOr(tokenpakFormat)(request);
       try {
         if (!endpoint) {

@@ -145,6 +145,13 @@ describe('models and errors', () => {
     expect(Number.isNaN(Date.parse(models[0]!.created_at))).toBe(false);
   });
 
+  test('models.retrieve returns one model, and a NotFoundError for an unknown one', async () => {
+    expect(await anthropic.models.retrieve('gpt-4')).toMatchObject({ type: 'model', id: 'gpt-4', display_name: 'gpt-4' });
+    const error = await anthropic.models.retrieve('claude-9').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.NotFoundError);
+    expect((error as InstanceType<typeof Anthropic.APIError>).type).toBe('not_found_error');
+  });
+
   test('an injected 429 is a RateLimitError with rate_limit_error and retry-after', async () => {
     server.mock.failNext(1, 429);
     const error = await anthropic.messages.create({ model: 'claude-3-sonnet', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);

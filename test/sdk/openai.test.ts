@@ -230,6 +230,13 @@ describe('models and errors', () => {
     expect(ids).toEqual(['gpt-4', 'claude-3-sonnet', 'gpt-4o-mini']);
   });
 
+  test('models.retrieve returns one model, and a NotFoundError for an unknown one', async () => {
+    expect(await openai.models.retrieve('claude-3-sonnet')).toMatchObject({ id: 'claude-3-sonnet', object: 'model', owned_by: 'mock' });
+    const error = await openai.models.retrieve('gpt-5').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((error as { code?: string }).code).toBe('model_not_found');
+  });
+
   test('an injected 429 is a RateLimitError with retry-after', async () => {
     server.mock.failNext(1, 429);
     const error = await openai.chat.completions.create({ model: 'gpt-4', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
