@@ -44,7 +44,7 @@ const ask = (model: string) =>
 it('refuses the request that comes back, and says which setting loops', async () => {
   const response = await ask('gpt-4');
   expect(response.status).toBe(508);
-  const body = await response.json();
+  const body = (await response.json()) as { error: { message: string } };
   expect(body.error.message).toContain('OpenAI provider "openai" answered HTTP 508');
   expect(body.error.message).toContain('points back at the proxy');
   await proxy.log.flush();
@@ -58,5 +58,5 @@ it('falls back past the looping provider', async () => {
   const response = await ask('gpt-4-safe');
   expect(response.status).toBe(200);
   expect(response.headers.get('x-tokenpak-provider')).toBe('anthropic');
-  expect((await response.json()).choices[0].message.content).toBe(fixtureJson('anthropic-messages-text.json').content[0].text);
+  expect(((await response.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content).toBe(fixtureJson('anthropic-messages-text.json').content[0].text);
 });
