@@ -1,0 +1,79 @@
+/**
+ * The package as users get it: `npm pack` the built package, install the
+ * tarball into fresh projects outside the repository together with Vitest (4
+ * and 5, the declared peer range), msw (2 and 3), the OpenAI and Anthropic SDKs
+ * from the npm registry, copy examples/vitest-app in, type-check it and run its
+ * suite. Every child process has a time limit.
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO, runVitest, type VitestRun } from './harness.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'tokenpak-packed-'));
+// Two node_modules trees: removing them can take a while on a busy machine.
+afterAll(() => rm(work, { recursive: true, force: true, maxRetries: 3 }), 120_000);
+
+function run(command: string, args: string[], cwd: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { cwd, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 32 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: 'false' } }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} ${args.join(' ')} failed in ${cwd}: ${error.message}\n${stdout}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+const versionOf = (name: string) => (JSON.parse(readFileSync(join(REPO, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+
+let tarball: Promise<string>;
+beforeAll(() => {
+  // dist/ is built by the global setup; --ignore-scripts keeps `prepare` from rebuilding it.
+  tarball = run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', work], REPO, 60_000).then((out) => join(work, out.trim().split('\n').at(-1)!));
+});
+
+async function install(dir: string): Promise<void> {
+  const args = ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'];
+  try {
+    await run('npm', args, dir, 150_000);
+  } catch {
+    // One retry for a registry hiccup.
+    await run('npm', args, dir, 150_000);
+  }
+}
+
+const matrix = [
+  { vitest: '^4.1.0', msw: '^2.0.0', major: 4 },
+  { vitest: '^5.0.0', msw: '^3.0.0', major: 5 },
+];
+
+describe.concurrent('the packed package in a fresh project', () => {
+  for (const { vitest, msw, major } of matrix) {
+    it(`runs examples/vitest-app under Vitest ${major} (msw ${msw})`, async () => {
+      const dir = join(work, `vitest-${major}`);
+      cpSync(join(REPO, 'examples/vitest-app'), dir, { recursive: true, filter: (path) => !path.includes('node_modules') });
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, Record<string, string>>;
+      pkg.dependencies = { openai: versionOf('openai'), '@anthropic-ai/sdk': versionOf('@anthropic-ai/sdk') };
+      pkg.devDependencies = { tokenpak: `file:${await tarball}`, vitest, msw };
+      writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
+      await install(dir);
+
+      const installed = JSON.parse(readFileSync(join(dir, 'node_modules/vitest/package.json'), 'utf8')) as { version: string };
+      expect(installed.version.split('.')[0]).toBe(String(major));
+      // Installed from the tarball, not linked to the repository.
+      expect(readFileSync(join(dir, 'node_modules/tokenpak/package.json'), 'utf8')).toContain('"name": "tokenpak"');
+
+      // The example type-checks against the published types (matchers, fixture, handle).
+      await run(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', dir], dir, 120_000);
+
+      const result: VitestRun = await runVitest(dir, [], { timeoutMs: 120_000 });
+      expect(result.output).toContain(`RUN  v${major}.`);
+      const failed = result.tests.filter((t) => t.status !== 'passed');
+      expect(failed.map((t) => `${t.fullName}: ${t.failureMessages.join('\n')}`), result.output).toEqual([]);
+      expect(result.tests.length).toBeGreaterThanOrEqual(14);
+      expect(result.code).toBe(0);
+    }, 420_000);
+  }
+});
