@@ -1,11 +1,10 @@
 /**
  * Builds `dist/` once before the tests when it is missing or older than the
  * sources, so that the CLI and package-level tests run what users run. A lock
- * directory keeps two test runs in the same checkout from building at once
- * (tsup cleans `dist/` first).
+ * directory keeps two test runs in the same checkout from building at once.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -30,6 +29,36 @@ function sleep(ms: number) {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/**
+ * Builds into a scratch directory and swaps it in with renames, so that CLI
+ * tests of another run in this checkout never see a half-cleaned dist/.
+ */
+function build(): void {
+  // A sibling of dist/, so that source-map paths stay right after the rename.
+  const scratch = join(root, `.dist-build-${process.pid}`);
+  rmSync(scratch, { recursive: true, force: true });
+  try {
+    execFileSync(join(root, 'node_modules/.bin/tsup'), ['--out-dir', scratch], { cwd: root, stdio: 'inherit' });
+  } catch (error) {
+    // tsup writes the JavaScript even when the type declarations fail; the
+    // CLI tests can still run it, and `npm test` type-checks separately.
+    if (!existsSync(join(scratch, 'cli/main.js'))) {
+      rmSync(scratch, { recursive: true, force: true });
+      if (existsSync(output)) {
+        console.warn(`[global-setup] tsup failed (${(error as Error).message.split('\n')[0]}); testing the previous build.`);
+        return;
+      }
+      throw error;
+    }
+    console.warn(`[global-setup] tsup failed (${(error as Error).message.split('\n')[0]}); testing the JavaScript it wrote.`);
+  }
+  const old = join(root, `node_modules/.cache/tokenpak-dist-old-${process.pid}`);
+  const dist = join(root, 'dist');
+  if (existsSync(dist)) renameSync(dist, old);
+  renameSync(scratch, dist);
+  rmSync(old, { recursive: true, force: true });
+}
+
 export function setup(): void {
   if (!isStale()) return;
   mkdirSync(join(root, 'node_modules/.cache'), { recursive: true });
@@ -45,16 +74,7 @@ export function setup(): void {
     }
   }
   try {
-    if (isStale()) {
-      try {
-        execFileSync(join(root, 'node_modules/.bin/tsup'), { cwd: root, stdio: 'inherit' });
-      } catch (error) {
-        // tsup writes the JavaScript even when the type declarations fail; the
-        // CLI tests can still run it, and `npm test` type-checks separately.
-        if (!existsSync(output)) throw error;
-        console.warn(`[global-setup] tsup failed (${(error as Error).message.split('\n')[0]}); testing the JavaScript it wrote.`);
-      }
-    }
+    if (isStale()) build();
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }

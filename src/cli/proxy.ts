@@ -54,8 +54,6 @@ export async function proxyCommand(args: string[]): Promise<number> {
     throw error;
   });
   const routes = Object.values(config.models).map((r) => `${r.name} → ${r.chain.map((t) => t.provider).join(' → ')}`);
-  process.stdout.write(`TokenPak proxy listening on ${proxy.url} (config: ${file})\n  ${routes.join('\n  ')}\n  call log: ${describeStore(config.logs, 'sqlite')}\n`);
-
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
@@ -73,7 +71,10 @@ export async function proxyCommand(args: string[]): Promise<number> {
         },
       );
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    // Handlers first: a supervisor may signal as soon as it reads the listening line.
+    // `on`, not `once`, so that a second signal reaches the "stopping now" branch.
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.stdout.write(`TokenPak proxy listening on ${proxy.url} (config: ${file})\n  ${routes.join('\n  ')}\n  call log: ${describeStore(config.logs, 'sqlite')}\n`);
   });
 }

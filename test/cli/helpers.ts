@@ -1,0 +1,102 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll } from 'vitest';
+
+export const root = resolve(import.meta.dirname, '../..');
+/** The built CLI, as `npx tokenpak` runs it (test/global-setup.ts builds dist/ first). */
+export const bin = join(root, 'bin/tokenpak.js');
+export const recipeDir = join(root, 'examples/recipe');
+
+/** A fresh working directory for this file's runs (the proxy writes its call log under it). */
+export const work = mkdtempSync(join(tmpdir(), 'tokenpak-cli-'));
+
+/** Writes a config file into the working directory and returns its path. */
+export function writeConfig(name: string, yaml: string): string {
+  const path = join(work, name);
+  writeFileSync(path, yaml);
+  return path;
+}
+
+/** An environment without the variables that change TokenPak's behaviour. */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of ['NODE_ENV', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'TOKENPAK_CONFIG']) delete env[name];
+  return { ...env, ...extra };
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `tokenpak ...args` to completion. */
+export function run(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: work, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolveRun({ code, stdout, stderr }));
+  });
+}
+
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+/** A running `tokenpak proxy`. */
+export interface ProxyProcess {
+  child: ChildProcess;
+  /** Resolves with the URL once the proxy prints that it is listening; rejects if it exits first. */
+  listening: Promise<string>;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+  stdout(): string;
+  stderr(): string;
+}
+
+export function startProxyProcess(args: string[], env: Record<string, string> = {}): ProxyProcess {
+  const child = spawn(process.execPath, [bin, 'proxy', ...args], { cwd: work, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  const exited = new Promise<number | null>((done) => child.once('close', (code) => done(code)));
+  const listening = new Promise<string>((ready, fail) => {
+    const timer = setTimeout(() => fail(new Error(`proxy did not start within 10 s:\n${stdout}\n${stderr}`)), 10_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk;
+      const match = /listening on (http:\/\/\S+)/.exec(stdout);
+      if (match) {
+        clearTimeout(timer);
+        ready(match[1]!);
+      }
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`proxy exited with ${code} before listening:\n${stdout}\n${stderr}`));
+    });
+  });
+  // A proxy expected to fail never listens; keep that from being an unhandled rejection.
+  listening.catch(() => {});
+  return { child, listening, exited, stdout: () => stdout, stderr: () => stderr };
+}
+
+/** A port that is free right now on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
+}
