@@ -184,7 +184,7 @@ export async function openPostgresCallLog(options: PostgresCallLogOptions): Prom
         await client.query(`CREATE TABLE ${tables.calls} (\n  seq bigint PRIMARY KEY,\n${columnsDdl(CALL_TYPES)}\n)`);
         await client.query(`CREATE INDEX tokenpak_calls_by_start ON ${tables.calls} (started_at, seq)`);
         await client.query(`CREATE INDEX tokenpak_calls_by_model ON ${tables.calls} (model, started_at, seq)`);
-        await client.query(`CREATE INDEX tokenpak_calls_by_outcome ON ${tables.calls} (outcome, started_at, seq)`);
+        await client.query(`CREATE INDEX tokenpak_calls_failed ON ${tables.calls} (started_at, seq) WHERE outcome = 'error'`);
         await client.query(`CREATE TABLE ${tables.attempts} (\n${columnsDdl(ATTEMPT_TYPES)},\n  PRIMARY KEY (call_seq, attempt)\n)`);
         await client.query(`CREATE INDEX tokenpak_attempts_by_provider ON ${tables.attempts} (provider, call_started_at, call_seq) WHERE first_try = 1`);
         await client.query(`INSERT INTO ${tables.meta} (key, value) VALUES ('schema_version', $1)`, [String(SCHEMA_VERSION)]);

@@ -181,7 +181,8 @@ export function selectCalls(d: Dialect, query: CallQuery): SqlText {
   const where: string[] = [];
   const filters = () => {
     if (query.model !== undefined) where.push(`c.model = ${p(query.model)}`);
-    if (query.outcome !== undefined) where.push(`c.outcome = ${p(query.outcome)}`);
+    // A literal, not a parameter: the partial index on failed calls applies only to `outcome = 'error'` as written.
+    if (query.outcome !== undefined) where.push(query.outcome === 'error' ? "c.outcome = 'error'" : "c.outcome = 'ok'");
   };
   let from: string;
   let order: string;
