@@ -45,8 +45,10 @@ function matchesHost(host: string, patterns: ReadonlyArray<string | RegExp>): bo
 
 /** What interception needs from the session. */
 export interface InterceptTarget {
+  /** The file's TokenPak URL. */
+  readonly url: string;
   currentScope(): Scope;
-  noteCurrent(text: string): void;
+  fetchInProcess(request: Request): Promise<Response>;
 }
 
 function noteOnce(target: InterceptTarget, text: string): void {
@@ -76,8 +78,12 @@ export async function startInterception(target: InterceptTarget, options: TokenP
   const others = [...OTHER_LLM_HOSTS, ...(options.llmHosts ?? []).map(hostPattern)];
   const warned = new Set<string>();
 
+  const own = new URL(target.url).origin;
   const handler = msw.http.all(/^https?:\/\//, async ({ request }) => {
     const url = new URL(request.url);
+    // Calls to this TokenPak (OPENAI_BASE_URL and friends) are answered in-process: no socket, and
+    // the request is known to come from the test whose code made it, even among concurrent tests.
+    if (url.origin === own) return target.fetchInProcess(request);
     const host = url.hostname.toLowerCase();
     if (url.protocol === 'https:' && FORWARDED.has(host)) {
       noteOnce(target, `calls to https://${host} (hard-coded in the code under test) were intercepted and answered by this TokenPak`);

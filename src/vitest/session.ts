@@ -51,6 +51,8 @@ export interface Session {
   use(options?: ScopeOptions): TokenPakHandle;
   /** The scope that gets a request made now from the test process (for hard-coded hosts). */
   currentScope(): Scope;
+  /** Answers a request to this TokenPak's URL in-process, for the test whose code made it. */
+  fetchInProcess(request: Request): Promise<Response>;
   /** Adds a note to the transcript of the test running now (or of the file). */
   noteCurrent(text: string): void;
   close(): Promise<void>;
@@ -149,7 +151,12 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
   let fileScope: Scope;
   const fileLabel = () => 'this test file (outside any test)';
 
-  const dispatch = async (request: Request, _app: App): Promise<Response> => {
+  /**
+   * Routes a request to its scope. `caller` is the test whose code made the
+   * request when that is known (a fetch answered in-process through msw runs in
+   * the test's async context); a request off the socket has none.
+   */
+  const route = async (request: Request, caller: TestState | undefined): Promise<Response> => {
     const target = new URL(request.url);
     let scope: Scope | undefined;
     let forwarded = request;
@@ -164,6 +171,8 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
       const id = request.headers.get(SCOPE_HEADER)!;
       scope = scopes.get(id);
       if (!scope) return unknownScope(id);
+    } else if (caller) {
+      scope = scopeOf(caller);
     } else if (running.size === 1) {
       scope = scopeOf(running.values().next().value!);
     } else {
@@ -175,6 +184,7 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
     }
     return scope.fetch(forwarded);
   };
+  const dispatch = (request: Request, _app: App) => route(request, undefined);
 
   fileScope = createScope({
     id: 'file',
@@ -255,6 +265,7 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
       return dynamicHandle;
     },
     currentScope,
+    fetchInProcess: (request) => route(request, als.getStore()),
     noteCurrent(text) {
       const state = als.getStore();
       if (state) scopeOf(state).notes.push(text);
