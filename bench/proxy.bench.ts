@@ -4,21 +4,32 @@
  * separate load-generator process at concurrency 1, 10 and 50.
  */
 import { runLoad, type LoadResult } from './lib/load.ts';
-import { readMemory } from './lib/processes.ts';
+import { readCpuSeconds, readMemory } from './lib/processes.ts';
 import { BENCH_HEADERS, BENCH_REQUEST, startBareServer, startProxyProcess, writeBenchConfig, type RunningServer } from './lib/servers.ts';
 import { median, round } from './lib/stats.ts';
 import type { BenchContext, BenchSection, SectionResult } from './lib/types.ts';
 
 const CONCURRENCY = [1, 10, 50] as const;
 
+/** A load run, with the CPU time the server process used per answered request. */
+interface MeasuredRun extends LoadResult {
+  serverCpuUsPerRequest: number;
+}
+
 interface Summary {
   rps: number;
   p50Ms: number;
   p99Ms: number;
+  cpuUsPerRequest: number;
 }
 
-function summarize(runs: readonly LoadResult[]): Summary {
-  return { rps: median(runs.map((r) => r.rps)), p50Ms: median(runs.map((r) => r.p50Ms)), p99Ms: median(runs.map((r) => r.p99Ms)) };
+function summarize(runs: readonly MeasuredRun[]): Summary {
+  return {
+    rps: median(runs.map((r) => r.rps)),
+    p50Ms: median(runs.map((r) => r.p50Ms)),
+    p99Ms: median(runs.map((r) => r.p99Ms)),
+    cpuUsPerRequest: median(runs.map((r) => r.serverCpuUsPerRequest)),
+  };
 }
 
 async function run(context: BenchContext): Promise<SectionResult> {
@@ -26,19 +37,23 @@ async function run(context: BenchContext): Promise<SectionResult> {
   const config = writeBenchConfig(context.tmpDir);
   const proxy = await startProxyProcess(context, config, context.proxyNodeArgs);
   let bare: RunningServer | undefined;
-  const raw: Record<number, { bare: LoadResult[]; proxy: LoadResult[] }> = {};
+  const raw: Record<number, { bare: MeasuredRun[]; proxy: MeasuredRun[] }> = {};
   let proxyRssBytes = 0;
   let proxyExitCode: number | null = null;
   try {
     bare = await startBareServer(context, proxy.sampleBody);
     const servers = { bare, proxy };
-    const load = (target: 'bare' | 'proxy', connections: number, durationS: number) =>
-      runLoad(context.root, { url: `${servers[target].url}/v1/messages`, body: BENCH_REQUEST, headers: BENCH_HEADERS, connections, durationS });
+    const load = async (target: 'bare' | 'proxy', connections: number, durationS: number): Promise<MeasuredRun> => {
+      const pid = servers[target].child.pid;
+      const cpuBefore = readCpuSeconds(pid);
+      const result = await runLoad(context.root, { url: `${servers[target].url}/v1/messages`, body: BENCH_REQUEST, headers: BENCH_HEADERS, connections, durationS });
+      return { ...result, serverCpuUsPerRequest: ((readCpuSeconds(pid) - cpuBefore) / result.requests) * 1e6 };
+    };
     for (const c of CONCURRENCY) {
       context.log(`proxy: c=${c}: warm-up ${plan.warmupS} s each, then ${plan.runs} × ${plan.durationS} s each, alternating`);
       await load('bare', c, plan.warmupS);
       await load('proxy', c, plan.warmupS);
-      const runs: { bare: LoadResult[]; proxy: LoadResult[] } = { bare: [], proxy: [] };
+      const runs: { bare: MeasuredRun[]; proxy: MeasuredRun[] } = { bare: [], proxy: [] };
       raw[c] = runs;
       for (let i = 0; i < plan.runs; i++) {
         // Alternate which goes first, so a burst of load from elsewhere on the machine is not always charged to the same side.
@@ -65,7 +80,7 @@ async function run(context: BenchContext): Promise<SectionResult> {
     tables: [
       {
         title: `Throughput and latency: proxy vs bare node:http (medians of ${plan.runs} × ${plan.durationS} s after a ${plan.warmupS} s warm-up)`,
-        columns: ['c', 'bare req/s', 'proxy req/s', 'proxy/bare', 'bare p50 ms', 'proxy p50 ms', 'bare p99 ms', 'proxy p99 ms'],
+        columns: ['c', 'bare req/s', 'proxy req/s', 'proxy/bare', 'bare p50 ms', 'proxy p50 ms', 'bare p99 ms', 'proxy p99 ms', 'bare CPU µs/req', 'proxy CPU µs/req'],
         rows: rows.map((r) => [
           r.c,
           Math.round(r.bare.rps),
@@ -75,9 +90,12 @@ async function run(context: BenchContext): Promise<SectionResult> {
           round(r.proxy.p50Ms, 3),
           round(r.bare.p99Ms, 3),
           round(r.proxy.p99Ms, 3),
+          Math.round(r.bare.cpuUsPerRequest),
+          Math.round(r.proxy.cpuUsPerRequest),
         ]),
         notes: [
           `Request: POST /v1/messages ${BENCH_REQUEST} (${BENCH_REQUEST.length} B); bare answers the proxy's own ${proxy.sampleBody.length} B response body.`,
+          'CPU µs/req: user + system time of the server process (/proc/<pid>/stat) over the run, per answer; steadier than req/s on a busy machine.',
           `Proxy RSS after this section: ${round(proxyRssBytes / 1e6, 1)} MB.`,
           ...(context.proxyNodeArgs.length > 0 ? [`Proxy node flags: ${context.proxyNodeArgs.join(' ')}`] : []),
         ],

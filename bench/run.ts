@@ -11,7 +11,7 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ensureBuilt } from './lib/build.ts';
+import { ensureBuilt, snapshotPackage } from './lib/build.ts';
 import { formatReport } from './lib/table.ts';
 import type { BenchContext, BenchSection, SectionResult } from './lib/types.ts';
 
@@ -82,6 +82,7 @@ async function main(): Promise<number> {
   const tmpDir = mkdtempSync(join(tmpdir(), 'tokenpak-bench-'));
   const context: BenchContext = {
     root,
+    packageDir: join(tmpDir, 'package'),
     quick: values.quick === true,
     proxyNodeArgs: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
     tmpDir,
@@ -94,6 +95,7 @@ async function main(): Promise<number> {
   const failures: Array<{ name: string; error: string }> = [];
   try {
     ensureBuilt(root, log);
+    await snapshotPackage(root, tmpDir, log);
     for (const section of selected) {
       log(`section ${section.name}: ${section.description}`);
       const t0 = performance.now();

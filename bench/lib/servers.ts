@@ -51,7 +51,7 @@ export function proxyWorkDir(context: BenchContext): string {
 
 /** The proxy's command line (node flags first). */
 export function proxyArgs(context: BenchContext, configFile: string, port: number, nodeArgs: readonly string[] = []): string[] {
-  return [...nodeArgs, join(context.root, 'bin/tokenpak.js'), 'proxy', '--config', configFile, '--port', String(port)];
+  return [...nodeArgs, join(context.packageDir, 'bin/tokenpak.js'), 'proxy', '--config', configFile, '--port', String(port)];
 }
 
 /** `node [nodeArgs] bin/tokenpak.js proxy --config FILE --port N`, once it answers the recipe's request. */

@@ -16,6 +16,13 @@ export interface BenchSection {
 export interface BenchContext {
   /** Absolute path of the repository. */
   root: string;
+  /**
+   * The built package as measured: a copy of bin/, dist/ and package.json
+   * taken after the build (node_modules linked), so that a rebuild of dist/
+   * elsewhere during the run cannot break or change it. Start the CLI as
+   * `node <packageDir>/bin/tokenpak.js` and import `<packageDir>/dist/index.js`.
+   */
+  packageDir: string;
   /** Short runs, to check the harness itself; the figures are not representative. */
   quick: boolean;
   /** Extra node flags for the proxy process under load (for example `--cpu-prof`). */
