@@ -37,6 +37,8 @@ const SCOPE_HEADER = 'x-tokenpak-test';
 interface TestState {
   task: RunnerTestCase;
   scope?: Scope;
+  /** The options the scope was built with, to tell a repeated useTokenPak(options) from a change. */
+  scopeKey?: string;
   /** Calls that reached the shared URL while this test ran alongside others. */
   strays: number;
 }
@@ -104,7 +106,6 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
   const scopes = new Map<string, Scope>();
   let fileOptions: ScopeOptions = scopeKeys(options);
   const fileChanges: Array<{ provider: string; apply: (mock: MockProvider) => void }> = [];
-  const fileNotes: string[] = [];
   let nextId = 0;
   let proxy: TokenPakProxy | undefined;
   let url = '';
@@ -134,6 +135,8 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
   const scopeOf = (state: TestState, scopeOptions?: ScopeOptions): Scope => {
     if (state.scope && !hasScopeOptions(scopeOptions)) return state.scope;
     const merged = { ...fileOptions, ...scopeKeys(scopeOptions) };
+    const key = JSON.stringify(merged);
+    if (state.scope && state.scopeKey === key) return state.scope;
     if (state.scope) {
       if (state.scope.calls.length > 0) {
         throw new TokenPakError('invalid_request', `useTokenPak() with options must come before the test's first call to TokenPak (${state.scope.calls.length} call(s) already made). Call it at the start of the test.`);
@@ -144,6 +147,7 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
     const id = `t${++nextId}`;
     const scopeUrl = `${url}${PREFIX}${id}`;
     state.scope = newScope(id, `test "${state.task.fullTestName ?? state.task.name}"`, () => scopeUrl, merged);
+    state.scopeKey = key;
     return state.scope;
   };
 
@@ -268,8 +272,7 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
     fetchInProcess: (request) => route(request, als.getStore()),
     noteCurrent(text) {
       const state = als.getStore();
-      if (state) scopeOf(state).notes.push(text);
-      else fileNotes.push(text);
+      (state ? scopeOf(state) : fileScope).notes.push(text);
     },
     async close() {
       interception?.();
