@@ -15,6 +15,7 @@ import { tokenpakFormat } from '../formats/tokenpak.ts';
 import type { WireFormat } from '../formats/types.ts';
 import { isOwnRequest } from '../providers/http/loop.ts';
 import type { RouteOutcome, Router } from '../router/router.ts';
+import { jsonResponse } from './lightweight.ts';
 
 export interface AppOptions {
   config: Config;
@@ -161,7 +162,7 @@ function outcomeHeaders(requestId: string, outcome: RouteOutcome): Record<string
 }
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+  return jsonResponse(status, JSON.stringify(body), headers);
 }
 
 /** Thrown into a response body to cut the client's connection. */

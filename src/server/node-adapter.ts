@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from './app.ts';
+import { lightweightRequest, plainResponse } from './lightweight.ts';
 
 /** A `(req, res)` listener for `http.createServer()`. */
 export function toNodeListener(app: App, onError: (error: unknown) => void = () => {}) {
@@ -32,14 +33,21 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
   const method = req.method ?? 'GET';
   const hasBody = method !== 'GET' && method !== 'HEAD';
-  const request = new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, {
+  const request = lightweightRequest({
+    url: `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`,
     method,
     headers,
     signal: controller.signal,
-    ...(hasBody ? { body: bodyStream(req), duplex: 'half' } : {}),
-  } as RequestInit);
+    body: hasBody ? bodyStream(req) : null,
+  });
 
   const response = await app.fetch(request);
+  const plain = plainResponse(response);
+  if (plain) {
+    res.writeHead(plain.status, { ...plain.headers, 'content-length': String(Buffer.byteLength(plain.body)) });
+    res.end(plain.body);
+    return;
+  }
   const outHeaders: Record<string, string | string[]> = {};
   response.headers.forEach((value, key) => {
     if (key === 'set-cookie') return;
