@@ -1,6 +1,6 @@
 /**
  * The Provider contract. The mock, OpenAI and Anthropic providers all meet it
- * and all pass the one shared contract suite (`test/providers/contract.ts`).
+ * and all pass the one shared contract suite (`test/providers/provider-contract.ts`).
  * A provider sees only canonical requests: never the HTTP server, its request
  * object, or the client's wire format.
  */

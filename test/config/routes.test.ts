@@ -99,7 +99,7 @@ describe('config routes', () => {
   it('a route to an unknown provider is an error with did-you-mean and the configured providers', () => {
     const issue = onlyIssue(`${PROVIDERS}models:\n  gpt-4: {provider: mokc}\n`);
     expect(issue).toMatchObject({ path: 'models.gpt-4.provider', line: 9, column: 21 });
-    expect(issue.message).toBe('routes to unknown provider "mokc". Configured providers: mock, backup, spare.');
+    expect(issue.message).toBe('routes to unknown provider "mokc". Did you mean "mock"? Configured providers: mock, backup, spare.');
     expect(onlyIssue(`${PROVIDERS}models:\n  gpt-4: {provider: mock, fallback_provider: [backup, spar]}\n`)).toMatchObject({
       path: 'models.gpt-4.fallback_provider[1]',
       message: 'routes to unknown provider "spar". Did you mean "spare"? Configured providers: mock, backup, spare.',
