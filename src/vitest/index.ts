@@ -34,4 +34,4 @@ export type { ConfigOption, ScopeOptions, SimulatedProviderSettings, TokenPakVit
 export { tokenpak, type TokenPakVitePlugin } from './plugin.ts';
 export type { TokenPakAttempt, TokenPakCall } from './scope.ts';
 export type { AnswerSource } from '../providers/mock/answers.ts';
-export { setupTokenPak, type Session } from './session.ts';
+export { setupTokenPak } from './session.ts';

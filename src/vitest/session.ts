@@ -81,7 +81,7 @@ const hasScopeOptions = (options: ScopeOptions | undefined) => Object.keys(scope
  * scope and print transcripts of failing tests. `tokenpak/vitest/setup` calls
  * it; call it yourself from your own setup file to pass options in code.
  */
-export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promise<Session> {
+export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promise<void> {
   checkOptions(options, 'setupTokenPak()');
   if (currentSession()) {
     throw new TokenPakError(
@@ -337,7 +337,6 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
   });
 
   afterAll(() => session.close());
-  return session;
 }
 
 function unknownScope(id: string): Response {
