@@ -59,6 +59,13 @@ export interface TokenPakVitestOptions extends ScopeOptions {
   unhandledLLMHosts?: UnhandledHostPolicy;
   /** More hosts to treat as LLM APIs, as host names (`llm.example.com`) or `/regex/` strings. */
   llmHosts?: string[];
+  /**
+   * Answer `fetch` calls to the file's TokenPak in the test's process, without
+   * the loopback socket (default true): as fast as a stub, and each call is
+   * attributed to the test that made it, concurrent tests included. Set false
+   * to send them over the socket.
+   */
+  answerInProcess?: boolean;
   /** Append the TokenPak transcript to the error of a failing test (default true). */
   transcriptOnFailure?: boolean;
   /**
@@ -211,7 +218,7 @@ export function prepareConfig(
 }
 
 const SCOPE_KEYS = ['config', 'simulateProviders', 'allowRealProviders'] as const;
-const FILE_KEYS = [...SCOPE_KEYS, 'interceptHosts', 'unhandledLLMHosts', 'llmHosts', 'transcriptOnFailure', 'root'] as const;
+const FILE_KEYS = [...SCOPE_KEYS, 'interceptHosts', 'unhandledLLMHosts', 'llmHosts', 'answerInProcess', 'transcriptOnFailure', 'root'] as const;
 
 /** Rejects misspelt or ill-typed options where they are given (the plugin, useTokenPak()), not at the first request. */
 export function checkOptions(options: unknown, where: string, scopeOnly = false): void {
@@ -233,7 +240,7 @@ export function checkOptions(options: unknown, where: string, scopeOnly = false)
   if (o.simulateProviders !== undefined && typeof o.simulateProviders !== 'boolean' && (typeof o.simulateProviders !== 'object' || o.simulateProviders === null)) {
     fail('simulateProviders must be true, false, or an object of mock settings by provider name.');
   }
-  for (const key of ['allowRealProviders', 'interceptHosts', 'transcriptOnFailure']) {
+  for (const key of ['allowRealProviders', 'interceptHosts', 'answerInProcess', 'transcriptOnFailure']) {
     if (o[key] !== undefined && typeof o[key] !== 'boolean') fail(`${key} must be true or false.`);
   }
   if (o.unhandledLLMHosts !== undefined && !['bypass', 'warn', 'error'].includes(o.unhandledLLMHosts as string)) {

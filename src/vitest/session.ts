@@ -20,6 +20,7 @@ import type { MockProvider } from '../providers/mock/mock-provider.ts';
 import type { App } from '../server/app.ts';
 import { startProxy, type TokenPakProxy } from '../server/proxy.ts';
 import { createHandle, type TokenPakHandle } from './handle.ts';
+import { answerFetchInProcess } from './in-process.ts';
 import { startInterception } from './intercept.ts';
 import { matchers } from './matchers.ts';
 import { checkOptions, createConfigLoader, projectRootOf, type ScopeOptions, type TokenPakVitestOptions } from './options.ts';
@@ -245,6 +246,7 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
   const boundHandle = (state: TestState): TokenPakHandle => createHandle({ scope: () => scopeOf(state), notes: notesOf(state) });
 
   let interception: (() => void) | undefined;
+  let shortcut: (() => void) | undefined;
   const session: Session = {
     url,
     handleFor(task) {
@@ -275,6 +277,7 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
       (state ? scopeOf(state) : fileScope).notes.push(text);
     },
     async close() {
+      shortcut?.();
       interception?.();
       for (const [key, value] of Object.entries(savedEnv)) {
         if (value === undefined) delete process.env[key];
@@ -304,6 +307,8 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
       throw error;
     }
   }
+  // Installed after msw, so that calls to this TokenPak skip msw's machinery too.
+  if (options.answerInProcess !== false) shortcut = answerFetchInProcess(new URL(url).origin, session.fetchInProcess);
 
   expect.extend(matchers);
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { defineConfig } from '../../src/config/load.ts';
 import type { MatcherState } from 'vitest';
+import { answerFetchInProcess } from '../../src/vitest/in-process.ts';
 import { matchers } from '../../src/vitest/matchers.ts';
 import { checkOptions, createConfigLoader, prepareConfig, projectRootOf, simulatedProviders } from '../../src/vitest/options.ts';
 import { createScope, type Scope } from '../../src/vitest/scope.ts';
@@ -201,5 +202,37 @@ describe('matchers', () => {
   it('explain what they accept', () => {
     expect(() => matchers.toHaveMadeCalls.call(state(), undefined, 1)).toThrow(/got undefined \(lastCall\(\) returns undefined when no call has finished yet/);
     expect(() => matchers.toHaveMadeCalls.call(state(), 'calls', 1)).toThrow(/expected a TokenPak handle \(useTokenPak\(\), the tokenpak fixture\), its calls \(tokenpak\.calls\) or one call \(tokenpak\.lastCall\(\)\), but got string/);
+  });
+});
+
+describe('answering fetch in-process', () => {
+  it('sends calls to its own origin to the handler, everything else to the previous fetch, and restores it', async () => {
+    const original = globalThis.fetch;
+    const seen: string[] = [];
+    const fake = (async (input: string | URL | Request) => {
+      seen.push(`previous ${String(input)}`);
+      return new Response('from previous');
+    }) as typeof fetch;
+    globalThis.fetch = fake;
+    try {
+      const remove = answerFetchInProcess('http://127.0.0.1:4321', async (request) => {
+        seen.push(`handler ${request.method} ${request.url} ${await request.text()}`);
+        return Response.json({ ok: true });
+      });
+      expect(await (await fetch('http://127.0.0.1:4321/v1/chat/completions', { method: 'POST', body: '{"a":1}' })).json()).toEqual({ ok: true });
+      await fetch(new URL('http://127.0.0.1:4321/__tokenpak/t1/v1/models'));
+      await fetch(new Request('http://127.0.0.1:4321/healthz'));
+      expect(await (await fetch('http://127.0.0.1:43210/other')).text()).toBe('from previous');
+      expect(seen).toEqual([
+        'handler POST http://127.0.0.1:4321/v1/chat/completions {"a":1}',
+        'handler GET http://127.0.0.1:4321/__tokenpak/t1/v1/models ',
+        'handler GET http://127.0.0.1:4321/healthz ',
+        'previous http://127.0.0.1:43210/other',
+      ]);
+      remove();
+      expect(globalThis.fetch).toBe(fake);
+    } finally {
+      globalThis.fetch = original;
+    }
   });
 });
