@@ -125,11 +125,20 @@ export function createScope(init: ScopeInit): Scope {
     else details.set(key, [detail]);
   };
 
+  const created = new Map<string, Provider>();
   const factory = (name: string, settings: ProviderSettings): Provider => {
+    const existing = created.get(name);
+    if (existing) return existing;
     const provider = createProvider(name, settings);
     if (provider.type === 'mock') mocks.set(name, provider as MockProvider);
-    return instrument(provider, note, provider.type === 'mock' ? (provider as MockProvider) : undefined, upstreams.get(name));
+    const wrapped = instrument(provider, note, provider.type === 'mock' ? (provider as MockProvider) : undefined, upstreams.get(name));
+    created.set(name, wrapped);
+    return wrapped;
   };
+  // Mocks exist from the start, so a test can change them before the scope has finished building.
+  for (const [name, settings] of Object.entries(checked.providers)) {
+    if (settings.enabled && settings.type === 'mock') factory(name, settings);
+  }
 
   const build = async (): Promise<App> => {
     const base = simulated.size > 0 ? await simulator.url() : '';

@@ -145,6 +145,19 @@ describe('scopes', () => {
     ]);
   });
 
+  it('a scope with simulated providers offers its mocks before it has finished building', async () => {
+    const mixed = defineConfig({
+      providers: { mock: { type: 'mock' }, openai: { type: 'openai', api_key: 'k' } },
+      models: { 'gpt-4': { provider: 'openai', fallback_provider: 'mock' } },
+    });
+    const s = createScope({ id: 'm', label: 'm', url: () => 'http://scope/m', config: mixed, options: { simulateProviders: true }, simulator, onInternalError: (e) => { throw e; } });
+    expect(s.mockNames).toEqual(['mock', 'openai']);
+    s.mock('openai')!.failNext(3, 503);
+    s.mock('mock')!.setDefault('gpt-4', 'the mock fallback');
+    expect((await ask(s, 'hi')).content).toBe('the mock fallback');
+    await s.dispose();
+  });
+
   it('waitForCalls resolves when the calls finish, and times out with a hint', async () => {
     const s = scope('d');
     s.mock('mock')!.configure({ latency_ms: 30 });
