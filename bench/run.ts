@@ -1,27 +1,29 @@
 /**
- * `npm run bench [-- <section>...] [--quick] [--list] [--cpu-prof]`
+ * `npm run bench [-- <section>...] [--quick] [--list] [--cpu-prof] [--package DIR]`
  *
  * Runs the named sections (all when none is named) and prints one report.
  * A section is any `bench/<name>.bench.ts` exporting `sections: BenchSection[]`,
  * so new benches are added beside this file without editing it. Results are
  * also written as JSON to bench/results/.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureBuilt, snapshotPackage } from './lib/build.ts';
 import { formatReport } from './lib/table.ts';
 import type { BenchContext, BenchSection, SectionResult } from './lib/types.ts';
 
-const help = `Usage: npm run bench [-- <section>...] [--quick] [--list] [--cpu-prof]
+const help = `Usage: npm run bench [-- <section>...] [--quick] [--list] [--cpu-prof] [--package DIR]
 
 Runs the named bench sections (all of them when none is named), prints a table
 with PASS/MISS per target, and writes the figures to bench/results/*.json.
   --list       list the sections and exit
   --quick      short runs to check the harness (figures not representative)
-  --cpu-prof   run the proxy under load with node --cpu-prof (profiles in bench/results/profiles/)`;
+  --cpu-prof   run the proxy under load with node --cpu-prof (profiles in bench/results/profiles/)
+  --package DIR  measure another build (a directory with bin/, dist/ and package.json,
+               e.g. an older commit built with tsup) instead of building this checkout`;
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
@@ -51,7 +53,13 @@ async function main(): Promise<number> {
   try {
     parsed = parseArgs({
       allowPositionals: true,
-      options: { quick: { type: 'boolean' }, list: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        quick: { type: 'boolean' },
+        list: { type: 'boolean' },
+        'cpu-prof': { type: 'boolean' },
+        package: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n\n${help}\n`);
@@ -82,7 +90,7 @@ async function main(): Promise<number> {
   const tmpDir = mkdtempSync(join(tmpdir(), 'tokenpak-bench-'));
   const context: BenchContext = {
     root,
-    packageDir: join(tmpDir, 'package'),
+    packageDir: values.package !== undefined ? resolve(values.package) : join(tmpDir, 'package'),
     quick: values.quick === true,
     proxyNodeArgs: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
     tmpDir,
@@ -94,8 +102,18 @@ async function main(): Promise<number> {
   const results: Array<{ name: string; result: SectionResult }> = [];
   const failures: Array<{ name: string; error: string }> = [];
   try {
-    ensureBuilt(root, log);
-    await snapshotPackage(root, tmpDir, log);
+    if (values.package === undefined) {
+      ensureBuilt(root, log);
+      await snapshotPackage(root, tmpDir, log);
+    } else if (!existsSync(join(context.packageDir, 'bin/tokenpak.js')) || !existsSync(join(context.packageDir, 'dist/cli/main.js'))) {
+      throw new Error(`--package ${values.package}: expected bin/tokenpak.js and dist/cli/main.js there (build it with npx tsup).`);
+    }
+  } catch (error) {
+    rmSync(tmpDir, { recursive: true, force: true });
+    process.stderr.write(`[bench] cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+  try {
     for (const section of selected) {
       log(`section ${section.name}: ${section.description}`);
       const t0 = performance.now();
@@ -114,7 +132,7 @@ async function main(): Promise<number> {
   const info = machine();
   const loadAfter = loadavg();
   const header = [
-    `TokenPak bench, ${startedAt.toISOString()}${context.quick ? ' (QUICK: not representative)' : ''}`,
+    `TokenPak bench, ${startedAt.toISOString()}${context.quick ? ' (QUICK: not representative)' : ''}${values.package !== undefined ? ` (package: ${context.packageDir})` : ''}`,
     `Machine: ${info.nproc} CPUs, ${info.cpu}, Node ${info.node}; load average ${loadBefore[0]!.toFixed(2)} before, ${loadAfter[0]!.toFixed(2)} after`,
   ].join('\n');
   process.stdout.write(`\n${header}\n\n${formatReport(results)}\n`);
@@ -123,7 +141,7 @@ async function main(): Promise<number> {
   const file = join(resultsDir, `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ startedAt: startedAt.toISOString(), quick: context.quick, machine: info, loadavg: { before: loadBefore, after: loadAfter }, sections: Object.fromEntries(results.map((r) => [r.name, r.result])), failures }, null, 2)}\n`,
+    `${JSON.stringify({ startedAt: startedAt.toISOString(), quick: context.quick, package: values.package !== undefined ? context.packageDir : 'this checkout', machine: info, loadavg: { before: loadBefore, after: loadAfter }, sections: Object.fromEntries(results.map((r) => [r.name, r.result])), failures }, null, 2)}\n`,
   );
   process.stdout.write(`\nResults written to ${file}\n`);
   // A missed target is a finding, reported in the table; only a failed section is an error.
