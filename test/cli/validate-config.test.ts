@@ -18,7 +18,7 @@ describe('tokenpak validate-config', () => {
   });
 
   const errorCases: Array<[string, string, string[]]> = [
-    ['a route to an unknown provider', `${MOCK}models:\n  gpt-4: {provider: mokc}\n`, ['6:21: models.gpt-4.provider: routes to unknown provider "mokc". Configured providers: mock.']],
+    ['a route to an unknown provider', `${MOCK}models:\n  gpt-4: {provider: mokc}\n`, ['6:21: models.gpt-4.provider: routes to unknown provider "mokc". Did you mean "mock"? Configured providers: mock.']],
     [
       'a route to a disabled provider',
       `${MOCK}  openai: {type: openai, enabled: false}\nmodels:\n  gpt-4: {provider: mock, fallback_provider: openai}\n`,
