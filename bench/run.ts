@@ -99,7 +99,7 @@ async function main(): Promise<number> {
 
   const startedAt = new Date();
   const loadBefore = loadavg();
-  const results: Array<{ name: string; result: SectionResult }> = [];
+  const results: Array<{ name: string; result: SectionResult; seconds: number }> = [];
   const failures: Array<{ name: string; error: string }> = [];
   try {
     if (values.package === undefined) {
@@ -118,8 +118,10 @@ async function main(): Promise<number> {
       log(`section ${section.name}: ${section.description}`);
       const t0 = performance.now();
       try {
-        results.push({ name: section.name, result: await section.run(context) });
-        log(`section ${section.name} done in ${Math.round((performance.now() - t0) / 1000)} s`);
+        const result = await section.run(context);
+        const seconds = Math.round((performance.now() - t0) / 1000);
+        results.push({ name: section.name, result, seconds });
+        log(`section ${section.name} done in ${seconds} s`);
       } catch (error) {
         failures.push({ name: section.name, error: error instanceof Error ? error.message : String(error) });
         log(`section ${section.name} FAILED: ${error instanceof Error ? error.message : String(error)}`);
@@ -134,6 +136,7 @@ async function main(): Promise<number> {
   const header = [
     `TokenPak bench, ${startedAt.toISOString()}${context.quick ? ' (QUICK: not representative)' : ''}${values.package !== undefined ? ` (package: ${context.packageDir})` : ''}`,
     `Machine: ${info.nproc} CPUs, ${info.cpu}, Node ${info.node}; load average ${loadBefore[0]!.toFixed(2)} before, ${loadAfter[0]!.toFixed(2)} after`,
+    `Took ${Math.round((Date.now() - startedAt.getTime()) / 1000)} s: ${results.map((r) => `${r.name} ${r.seconds} s`).join(', ')}`,
   ].join('\n');
   process.stdout.write(`\n${header}\n\n${formatReport(results)}\n`);
   for (const f of failures) process.stdout.write(`\nSection ${f.name} FAILED: ${f.error}\n`);
@@ -141,7 +144,7 @@ async function main(): Promise<number> {
   const file = join(resultsDir, `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ startedAt: startedAt.toISOString(), quick: context.quick, package: values.package !== undefined ? context.packageDir : 'this checkout', machine: info, loadavg: { before: loadBefore, after: loadAfter }, sections: Object.fromEntries(results.map((r) => [r.name, r.result])), failures }, null, 2)}\n`,
+    `${JSON.stringify({ startedAt: startedAt.toISOString(), quick: context.quick, package: values.package !== undefined ? context.packageDir : 'this checkout', machine: info, loadavg: { before: loadBefore, after: loadAfter }, sections: Object.fromEntries(results.map((r) => [r.name, { seconds: r.seconds, ...r.result }])), failures }, null, 2)}\n`,
   );
   process.stdout.write(`\nResults written to ${file}\n`);
   // A missed target is a finding, reported in the table; only a failed section is an error.
