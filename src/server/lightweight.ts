@@ -8,6 +8,9 @@
  * real classes, and anything else about them (`clone()`, `json()`, ...)
  * builds the real object on first use and delegates to it, so code written
  * for the fetch API sees no difference. (The same idea as @hono/node-server.)
+ * One exception: undici's own `new Request(request)` and `fetch(request)`
+ * reject the stand-in; forward a request by its fields instead, as
+ * src/vitest/rewrite.ts does.
  */
 
 const PARTS = Symbol('tokenpak.parts');
