@@ -7,19 +7,49 @@
  * goes to the `fetch` that was there before, untouched.
  */
 
-/** Installs the shortcut; the returned function removes it. */
-export function answerFetchInProcess(origin: string, handle: (request: Request) => Promise<Response>): () => void {
-  const previous = globalThis.fetch;
-  const ours = (url: string) => url.startsWith(origin) && (url.length === origin.length || url[origin.length] === '/');
-  const fetchWithShortcut: typeof fetch = (input, init) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    if (!ours(url)) return previous(input, init);
-    // duplex is required by undici's Request for stream bodies and harmless for others.
-    return handle(new Request(input, init ? ({ ...init, duplex: 'half' } as RequestInit) : undefined));
+interface Shortcut {
+  readonly wrapper: typeof fetch;
+  /** The fetch the wrapper passes other requests to (the one found when it was last installed). */
+  underlying: typeof fetch;
+  route: { origin: string; handle: (request: Request) => Promise<Response> } | undefined;
+}
+
+const SHORTCUT = Symbol.for('tokenpak.vitest.fetch');
+
+/**
+ * One wrapper per process, routing to whichever file's TokenPak is current:
+ * without test isolation, an SDK client made while one test file ran keeps
+ * the `fetch` it found, and must reach the next file's TokenPak through it.
+ */
+function shortcut(): Shortcut {
+  const global = globalThis as Record<symbol, Shortcut | undefined>;
+  const existing = global[SHORTCUT];
+  if (existing) return existing;
+  const state: Shortcut = {
+    underlying: globalThis.fetch,
+    route: undefined,
+    wrapper: (input, init) => {
+      const route = state.route;
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      const ours = route && url.startsWith(route.origin) && (url.length === route.origin.length || url[route.origin.length] === '/');
+      if (!ours) return state.underlying(input, init);
+      // duplex is required by undici's Request for stream bodies and harmless for others.
+      return route.handle(new Request(input, init ? ({ ...init, duplex: 'half' } as RequestInit) : undefined));
+    },
   };
-  globalThis.fetch = fetchWithShortcut;
+  global[SHORTCUT] = state;
+  return state;
+}
+
+/** Answers `fetch` calls to `origin` with `handle` until the returned function is called. */
+export function answerFetchInProcess(origin: string, handle: (request: Request) => Promise<Response>): () => void {
+  const state = shortcut();
+  if (globalThis.fetch !== state.wrapper) state.underlying = globalThis.fetch;
+  state.route = { origin, handle };
+  globalThis.fetch = state.wrapper;
   return () => {
+    if (state.route?.handle === handle) state.route = undefined;
     // Put the previous fetch back only if nobody wrapped ours since.
-    if (globalThis.fetch === fetchWithShortcut) globalThis.fetch = previous;
+    if (globalThis.fetch === state.wrapper) globalThis.fetch = state.underlying;
   };
 }

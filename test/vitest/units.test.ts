@@ -242,7 +242,14 @@ describe('answering fetch in-process', () => {
         'handler GET http://127.0.0.1:4321/healthz ',
         'previous http://127.0.0.1:43210/other',
       ]);
+      const held = globalThis.fetch;
       remove();
+      expect(globalThis.fetch).toBe(fake);
+      // A client that kept the wrapper (no test isolation) reaches the next file's TokenPak through it.
+      const removeNext = answerFetchInProcess('http://127.0.0.1:4321', async () => new Response('next file'));
+      expect(await (await held('http://127.0.0.1:4321/v1/models')).text()).toBe('next file');
+      removeNext();
+      expect(await (await held('http://127.0.0.1:4321/v1/models')).text()).toBe('from previous');
       expect(globalThis.fetch).toBe(fake);
     } finally {
       globalThis.fetch = original;
