@@ -6,7 +6,7 @@
  * whose code, status and retryability the router acts on; their messages
  * carry the upstream's own error message, never a request header or a key.
  */
-import { interceptors, Pool, type Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { classifyStatus, ProviderError, TokenPakError, type TokenPakErrorCode } from '../../errors.ts';
 import { parseSSE, type ParsedSSE } from '../../formats/sse.ts';
 import type { CallOptions } from '../types.ts';
@@ -75,17 +75,22 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const who = `${label} provider "${provider}"`;
   const clean = (text: string) => redact(text, options.secrets);
 
-  const owned = options.dispatcher
-    ? undefined
-    : new Pool(origin, { connectTimeout: timeouts.connectMs, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
-  const dispatcher = (options.dispatcher ?? owned!).compose(
-    interceptors.retry({
-      throwOnError: false,
-      methods: ['POST'],
-      statusCodes: [...RETRYABLE_STATUSES],
-      errorCodes: [...RETRYABLE_ERROR_CODES],
-    }),
-  );
+  // undici is loaded on the first upstream call, not at import: a mock-only
+  // proxy (and every Vitest test file) never pays for it.
+  let owned: Pool | undefined;
+  let composed: Promise<Dispatcher> | undefined;
+  const getDispatcher = () =>
+    (composed ??= import('undici').then(({ Pool, interceptors }) => {
+      const base = options.dispatcher ?? (owned = new Pool(origin, { connectTimeout: timeouts.connectMs, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 }));
+      return base.compose(
+        interceptors.retry({
+          throwOnError: false,
+          methods: ['POST'],
+          statusCodes: [...RETRYABLE_STATUSES],
+          errorCodes: [...RETRYABLE_ERROR_CODES],
+        }),
+      );
+    }));
 
   /** Turns whatever undici or the body threw into a ProviderError. */
   const failure = (error: unknown, call: CallOptions, scope: CallScope, tries: number, phase: 'request' | 'body'): TokenPakError => {
@@ -191,7 +196,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       };
       let response: Dispatcher.ResponseData;
       try {
-        response = await dispatcher.request(request);
+        response = await (await getDispatcher()).request(request);
       } catch (error) {
         scope.dispose();
         throw failure(error, call, scope, tries, 'request');
