@@ -64,7 +64,7 @@ export interface MockCall {
 /** The mock provider, with run-time controls for tests. */
 export interface MockProvider extends Provider {
   readonly type: 'mock';
-  /** Calls received, oldest first. */
+  /** Calls received, oldest first: the newest {@link MAX_KEPT_CALLS} (older ones are dropped so a long-running proxy does not grow). */
   readonly calls: readonly MockCall[];
   /** Current settings (config values with run-time changes applied). */
   readonly settings: Readonly<MockRuntimeSettings>;
@@ -116,6 +116,9 @@ function cloneState(state: State): State {
   for (const [model, entry] of state.answers) answers.set(model, { ...entry, patterns: [...entry.patterns] });
   return { settings: { ...state.settings }, answers, pending: [...state.pending] };
 }
+
+/** How many of its most recent calls a mock keeps in `calls`. */
+export const MAX_KEPT_CALLS = 1000;
 
 /** Mock timeouts wait this long when the provider sets no `timeout_ms`. */
 const DEFAULT_MOCK_TIMEOUT_MS = 30_000;
@@ -183,6 +186,8 @@ export function createMockProvider(name: string, settings: MockProviderSettings)
     const prompt = lastUserText(request);
     const call: MockCall = { index, model: request.model, prompt, request, stream, outcome: 'ok', latencyMs: 0 };
     calls.push(call);
+    // A long-running proxy must not grow without bound: keep the newest calls only.
+    if (calls.length > MAX_KEPT_CALLS + (MAX_KEPT_CALLS >> 3)) calls = calls.slice(-MAX_KEPT_CALLS);
     let latency = latencyFor(state.settings.latency_ms, index);
 
     let injected: MockFailure | undefined;
