@@ -8,16 +8,14 @@ import type { Pool, PoolClient } from 'pg';
 import { TokenPakError } from '../errors.ts';
 import { createBatchWriter, rateLimitedWarn, type BatchWriter } from './batch-writer.ts';
 import {
-  assembleCalls,
-  assembleStats,
   ATTEMPT_COLUMNS,
   attemptValues,
   CALL_COLUMNS,
   callValues,
+  createRetention,
+  queryCalls,
+  queryStats,
   SCHEMA_VERSION,
-  selectAttempts,
-  selectCalls,
-  statsSql,
   type Dialect,
   type SqlValue,
 } from './sql.ts';
@@ -213,8 +211,6 @@ export async function openPostgresCallLog(options: PostgresCallLogOptions): Prom
 
   let open = true;
   let writer: BatchWriter | undefined;
-  let pruneTimer: NodeJS.Timeout | undefined;
-  let firstPrune: NodeJS.Timeout | undefined;
   if (!readOnly) {
     writer = createBatchWriter({
       flushIntervalMs: options.flushIntervalMs ?? 100,
@@ -223,12 +219,6 @@ export async function openPostgresCallLog(options: PostgresCallLogOptions): Prom
       write,
       onError: warn,
     });
-    if (options.maxRows !== undefined || options.maxAgeMs !== undefined) {
-      const tick = () => prune().catch((error: unknown) => warn(`retention failed: ${(error as Error).message}`));
-      firstPrune = setTimeout(tick, 1_000).unref();
-      pruneTimer = setInterval(tick, options.pruneIntervalMs ?? 60_000);
-      pruneTimer.unref();
-    }
   }
 
   const rows = async (sql: string, params: unknown[]) => (await pool.query(sql, params)).rows as Record<string, unknown>[];
@@ -238,43 +228,8 @@ export async function openPostgresCallLog(options: PostgresCallLogOptions): Prom
       await client.query(`DELETE FROM ${tables.calls} WHERE ${dialect.inArray('seq', '$1')}`, [seqs]);
     });
 
-  // Calls removed per retention step (as in the SQLite store).
-  const CHUNK = 2_000;
-  let pruning: Promise<number> | undefined;
-  const prune = (): Promise<number> => {
-    if (readOnly || !open) return Promise.resolve(0);
-    pruning ??= (async () => {
-      let removed = 0;
-      try {
-        if (options.maxAgeMs !== undefined) {
-          const cutoff = Date.now() - options.maxAgeMs;
-          for (;;) {
-            const seqs = (await rows(`SELECT seq FROM ${tables.calls} WHERE started_at < $1 ORDER BY started_at LIMIT $2`, [cutoff, CHUNK])).map((r) => Number(r.seq));
-            if (seqs.length === 0 || !open) break;
-            await remove(seqs);
-            removed += seqs.length;
-          }
-        }
-        if (options.maxRows !== undefined) {
-          const span = (await rows(`SELECT MAX(seq) - MIN(seq) + 1 AS span FROM ${tables.calls}`, []))[0]!.span;
-          if (span !== null && Number(span) > options.maxRows) {
-            let excess = Number((await rows(`SELECT COUNT(*) AS n FROM ${tables.calls}`, []))[0]!.n) - options.maxRows;
-            while (excess > 0 && open) {
-              const seqs = (await rows(`SELECT seq FROM ${tables.calls} ORDER BY seq LIMIT $1`, [Math.min(excess, CHUNK)])).map((r) => Number(r.seq));
-              if (seqs.length === 0) break;
-              await remove(seqs);
-              removed += seqs.length;
-              excess -= seqs.length;
-            }
-          }
-        }
-      } finally {
-        pruning = undefined;
-      }
-      return removed;
-    })();
-    return pruning;
-  };
+  const retention = createRetention(dialect, options, { rows, remove, active: () => !readOnly && open });
+  if (!readOnly) retention.start(warn);
 
   const closedError = () => storeError('The call log is closed.');
 
@@ -287,34 +242,24 @@ export async function openPostgresCallLog(options: PostgresCallLogOptions): Prom
     },
     async query(query = {}) {
       if (!open) throw closedError();
-      const select = selectCalls(dialect, query);
-      const calls = (await rows(select.text, select.params)).reverse();
-      if (calls.length === 0) return [];
-      const attempts = await rows(selectAttempts(dialect), [calls.map((r) => r.seq)]);
-      return assembleCalls(calls, attempts);
+      return queryCalls(dialect, rows, (seqs) => seqs, query);
     },
     async stats(query = {}) {
       if (!open) throw closedError();
-      const run = (level: 'total' | 'models' | 'providers') => {
-        const sql = statsSql(dialect, level, query);
-        return rows(sql.text, sql.params);
-      };
-      const [total, providers, models] = await Promise.all([run('total'), run('providers'), run('models')]);
-      return assembleStats(total, providers, models);
+      return queryStats(dialect, rows, query);
     },
-    prune,
+    prune: retention.prune,
     async flush() {
       await writer?.flush();
     },
     async close() {
       if (!open) return;
-      clearInterval(pruneTimer);
-      clearTimeout(firstPrune);
+      retention.stop();
       try {
         await writer?.close();
       } finally {
         open = false;
-        await pruning?.catch(() => {});
+        await retention.settled();
         await pool.end();
       }
     },

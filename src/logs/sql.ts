@@ -104,7 +104,7 @@ export function attemptValues(record: CallRecord, seq: number): SqlValue[][] {
   });
 }
 
-type Row = Record<string, unknown>;
+export type Row = Record<string, unknown>;
 
 // PostgreSQL returns BIGINT and NUMERIC as strings.
 const num = (value: unknown): number => Number(value);
@@ -278,4 +278,118 @@ function rowToStats(row: Row): StatsRow {
 export function assembleStats(total: Row[], providers: Row[], models: Row[]): CallStats {
   const sorted = (rows: Row[]) => rows.map(rowToStats).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { total: rowToStats(total[0]!), providers: sorted(providers), models: sorted(models) };
+}
+
+/** How a SQL store runs a read: its driver, synchronous (SQLite) or not. */
+export type RunRows = (sql: string, params: unknown[]) => Row[] | Promise<Row[]>;
+
+/**
+ * The records a query selects, oldest first. `seqList` turns the selected
+ * seqs into the value of the {@link Dialect.inArray} parameter.
+ */
+export async function queryCalls(d: Dialect, rows: RunRows, seqList: (seqs: unknown[]) => unknown, query: CallQuery): Promise<CallRecord[]> {
+  const select = selectCalls(d, query);
+  const calls = (await rows(select.text, select.params)).reverse();
+  if (calls.length === 0) return [];
+  const attempts = await rows(selectAttempts(d), [seqList(calls.map((r) => r.seq))]);
+  return assembleCalls(calls, attempts);
+}
+
+/** The stats of a query: total, by provider and by requested model. */
+export async function queryStats(d: Dialect, rows: RunRows, query: StatsQuery): Promise<CallStats> {
+  const run = (level: 'total' | 'models' | 'providers') => {
+    const sql = statsSql(d, level, query);
+    return rows(sql.text, sql.params);
+  };
+  const [total, providers, models] = await Promise.all([run('total'), run('providers'), run('models')]);
+  return assembleStats(total, providers, models);
+}
+
+/** Calls removed per retention step, so that pruning never holds the store (or the event loop) long. */
+const PRUNE_CHUNK = 2_000;
+
+export interface RetentionOptions {
+  maxRows?: number;
+  maxAgeMs?: number;
+  /** How often retention runs (default 60 s). */
+  pruneIntervalMs?: number;
+}
+
+export interface Retention {
+  /** Runs retention now (one run at a time); resolves with the calls removed. */
+  prune(): Promise<number>;
+  /** Runs retention a second after this and then every interval, when a limit is set. */
+  start(warn: (message: string) => void): void;
+  /** Stops the timers. */
+  stop(): void;
+  /** Resolves when no run is in progress (a failed run included). */
+  settled(): Promise<void>;
+}
+
+/**
+ * Retention over `calls` by age, then by count. `remove` deletes calls and
+ * their attempts by seq in one transaction; `active` is false once the store
+ * is closed (or read-only), which ends a run between steps.
+ */
+export function createRetention(
+  d: Dialect,
+  options: RetentionOptions,
+  store: { rows: RunRows; remove(seqs: number[]): void | Promise<void>; active(): boolean },
+): Retention {
+  let pruning: Promise<number> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let first: NodeJS.Timeout | undefined;
+  const seqsOf = async (sql: string, params: unknown[]) => (await store.rows(sql, params)).map((r) => num(r.seq));
+  const prune = (): Promise<number> => {
+    if (!store.active()) return Promise.resolve(0);
+    pruning ??= (async () => {
+      let removed = 0;
+      try {
+        if (options.maxAgeMs !== undefined) {
+          const cutoff = Date.now() - options.maxAgeMs;
+          for (;;) {
+            const seqs = await seqsOf(`SELECT seq FROM ${d.calls} WHERE started_at < ${d.param(1)} ORDER BY started_at LIMIT ${d.param(2)}`, [cutoff, PRUNE_CHUNK]);
+            if (seqs.length === 0 || !store.active()) break;
+            await store.remove(seqs);
+            removed += seqs.length;
+          }
+        }
+        if (options.maxRows !== undefined) {
+          // The seq span bounds the count from above: count exactly only when it might be over.
+          const span = (await store.rows(`SELECT MAX(seq) - MIN(seq) + 1 AS span FROM ${d.calls}`, []))[0]!.span;
+          if (span !== null && num(span) > options.maxRows) {
+            let excess = num((await store.rows(`SELECT COUNT(*) AS n FROM ${d.calls}`, []))[0]!.n) - options.maxRows;
+            while (excess > 0 && store.active()) {
+              const seqs = await seqsOf(`SELECT seq FROM ${d.calls} ORDER BY seq LIMIT ${d.param(1)}`, [Math.min(excess, PRUNE_CHUNK)]);
+              if (seqs.length === 0) break;
+              await store.remove(seqs);
+              removed += seqs.length;
+              excess -= seqs.length;
+            }
+          }
+        }
+      } finally {
+        pruning = undefined;
+      }
+      return removed;
+    })();
+    return pruning;
+  };
+  return {
+    prune,
+    start(warn) {
+      if (options.maxRows === undefined && options.maxAgeMs === undefined) return;
+      const tick = () => prune().catch((error: unknown) => warn(`retention failed: ${(error as Error).message}`));
+      first = setTimeout(tick, 1_000).unref();
+      timer = setInterval(tick, options.pruneIntervalMs ?? 60_000);
+      timer.unref();
+    },
+    stop() {
+      clearInterval(timer);
+      clearTimeout(first);
+    },
+    async settled() {
+      await pruning?.catch(() => {});
+    },
+  };
 }

@@ -10,16 +10,14 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlit
 import { TokenPakError } from '../errors.ts';
 import { createBatchWriter, rateLimitedWarn, type BatchWriter } from './batch-writer.ts';
 import {
-  assembleCalls,
-  assembleStats,
   ATTEMPT_COLUMNS,
   attemptValues,
   CALL_COLUMNS,
   callValues,
+  createRetention,
+  queryCalls,
+  queryStats,
   SCHEMA_VERSION,
-  selectAttempts,
-  selectCalls,
-  statsSql,
   type Dialect,
 } from './sql.ts';
 import type { CallLogStore, CallRecord } from './types.ts';
@@ -105,9 +103,6 @@ CREATE TABLE attempts (
 CREATE INDEX attempts_by_provider ON attempts (provider, call_started_at, call_seq) WHERE first_try = 1;
 `;
 
-/** Calls removed per retention step, so that pruning never holds the event loop long. */
-const PRUNE_CHUNK = 2_000;
-
 function storeError(message: string, cause?: unknown): TokenPakError {
   return new TokenPakError('log_store_error', message, cause === undefined ? {} : { cause });
 }
@@ -153,7 +148,7 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
     if (!statement) statements.set(sql, (statement = db.prepare(sql)));
     return statement;
   };
-  const all = (sql: string, params: SQLInputValue[]) => prepared(sql).all(...params) as Record<string, unknown>[];
+  const all = (sql: string, params: unknown[]) => prepared(sql).all(...(params as SQLInputValue[])) as Record<string, unknown>[];
 
   const insertCall = `INSERT INTO calls (${CALL_COLUMNS.join(', ')}) VALUES (${CALL_COLUMNS.map(() => '?').join(', ')})`;
   const insertAttempt = `INSERT INTO attempts (${ATTEMPT_COLUMNS.join(', ')}) VALUES (${ATTEMPT_COLUMNS.map(() => '?').join(', ')})`;
@@ -178,8 +173,6 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
   const warn = rateLimitedWarn(options.warn ?? ((message) => process.stderr.write(`${message}\n`)));
   let writer: BatchWriter | undefined;
   let onExit: (() => void) | undefined;
-  let pruneTimer: NodeJS.Timeout | undefined;
-  let firstPrune: NodeJS.Timeout | undefined;
   if (!readOnly) {
     writer = createBatchWriter({
       flushIntervalMs: options.flushIntervalMs ?? 100,
@@ -194,12 +187,6 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
       if (open && rest.length > 0) writeSync(rest);
     };
     process.on('exit', onExit);
-    if (options.maxRows !== undefined || options.maxAgeMs !== undefined) {
-      const tick = () => prune().catch((error: unknown) => warn(`retention failed: ${(error as Error).message}`));
-      firstPrune = setTimeout(tick, 1_000).unref();
-      pruneTimer = setInterval(tick, options.pruneIntervalMs ?? 60_000);
-      pruneTimer.unref();
-    }
   }
 
   const deleteCalls = (seqs: number[]) => {
@@ -215,45 +202,15 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
     }
   };
   const yieldToRequests = () => new Promise<void>((done) => setImmediate(done));
-
-  let pruning: Promise<number> | undefined;
-  const prune = (): Promise<number> => {
-    if (readOnly || !open) return Promise.resolve(0);
-    pruning ??= (async () => {
-      let removed = 0;
-      try {
-        if (options.maxAgeMs !== undefined) {
-          const cutoff = Date.now() - options.maxAgeMs;
-          for (;;) {
-            const seqs = all('SELECT seq FROM calls WHERE started_at < ? ORDER BY started_at LIMIT ?', [cutoff, PRUNE_CHUNK]).map((r) => Number(r.seq));
-            if (seqs.length === 0 || !open) break;
-            deleteCalls(seqs);
-            removed += seqs.length;
-            await yieldToRequests();
-          }
-        }
-        if (options.maxRows !== undefined) {
-          // The seq span bounds the count from above: count exactly only when it might be over.
-          const span = all('SELECT MAX(seq) - MIN(seq) + 1 AS span FROM calls', [])[0]!.span as number | null;
-          if (span !== null && span > options.maxRows) {
-            let excess = (all('SELECT COUNT(*) AS n FROM calls', [])[0]!.n as number) - options.maxRows;
-            while (excess > 0 && open) {
-              const seqs = all('SELECT seq FROM calls ORDER BY seq LIMIT ?', [Math.min(excess, PRUNE_CHUNK)]).map((r) => Number(r.seq));
-              if (seqs.length === 0) break;
-              deleteCalls(seqs);
-              removed += seqs.length;
-              excess -= seqs.length;
-              await yieldToRequests();
-            }
-          }
-        }
-      } finally {
-        pruning = undefined;
-      }
-      return removed;
-    })();
-    return pruning;
-  };
+  const retention = createRetention(dialect, options, {
+    rows: all,
+    async remove(seqs) {
+      deleteCalls(seqs);
+      await yieldToRequests();
+    },
+    active: () => !readOnly && open,
+  });
+  if (!readOnly) retention.start(warn);
 
   const closedError = () => storeError('The call log is closed.');
 
@@ -277,34 +234,25 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
     },
     async query(query = {}) {
       if (!open) throw closedError();
-      const select = selectCalls(dialect, query);
-      const rows = all(select.text, select.params).reverse();
-      if (rows.length === 0) return [];
-      const attempts = all(selectAttempts(dialect), [JSON.stringify(rows.map((r) => r.seq))]);
-      return assembleCalls(rows, attempts);
+      return queryCalls(dialect, all, JSON.stringify, query);
     },
     async stats(query = {}) {
       if (!open) throw closedError();
-      const run = (level: 'total' | 'models' | 'providers') => {
-        const sql = statsSql(dialect, level, query);
-        return all(sql.text, sql.params);
-      };
-      return assembleStats(run('total'), run('providers'), run('models'));
+      return queryStats(dialect, all, query);
     },
-    prune,
+    prune: retention.prune,
     async flush() {
       await writer?.flush();
     },
     async close() {
       if (!open) return;
-      clearInterval(pruneTimer);
-      clearTimeout(firstPrune);
+      retention.stop();
       try {
         await writer?.close();
       } finally {
         open = false;
         if (onExit) process.off('exit', onExit);
-        await pruning?.catch(() => {});
+        await retention.settled();
         db.close();
       }
     },
