@@ -11,10 +11,10 @@ import type { ChatRequest, ContentPart, Message, ResponseFormat, StopReason, Too
 import { textOf } from '../canonical/types.ts';
 import type { TokenPakError } from '../errors.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
-import { openaiErrorObject, renderOpenAIError, renderOpenAIModel, renderOpenAIModels } from './openai-shared.ts';
+import { openaiErrorObject, openaiErrorsAndModels, parseOpenAIRequest } from './openai-shared.ts';
 import { encodeSSE } from './sse.ts';
 import type { WireFormat } from './types.ts';
-import { bracketPath, compactId, fieldError, firstProblem, isObject, jsonType, unixSeconds } from './wire-utils.ts';
+import { compactId, fieldError, isObject, jsonType, unixSeconds } from './wire-utils.ts';
 
 /** Parameters the API accepts that TokenPak takes but does not act on (they do not change a mock's answer). */
 const ACCEPTED_IGNORED = [
@@ -250,16 +250,7 @@ export const openaiChatFormat: WireFormat = {
 
   parseRequest(body) {
     if (!isObject(body)) invalidBody(body);
-    const parsed = requestSchema.safeParse(body);
-    if (!parsed.success) {
-      const problem = firstProblem(parsed.error, body, bracketPath);
-      if (problem.kind === 'unknown-key') {
-        throw fieldError(problem.param, `Unrecognized request argument supplied: ${problem.key}.${didYouMean(problem.key!, KNOWN_KEYS)}`);
-      }
-      if (problem.kind === 'missing') throw fieldError(problem.param, `Missing required parameter: '${problem.param}'.`);
-      throw fieldError(problem.param, `Invalid '${problem.param}': ${problem.message}.`);
-    }
-    const data = parsed.data;
+    const data = parseOpenAIRequest(requestSchema, body, (problem) => `Unrecognized request argument supplied: ${problem.key}.${didYouMean(problem.key!, KNOWN_KEYS)}`);
     return {
       request: toCanonical(data),
       stream: data.stream === true,
@@ -331,15 +322,5 @@ export const openaiChatFormat: WireFormat = {
     yield encodeSSE({ data: '[DONE]' });
   },
 
-  renderError(error: TokenPakError) {
-    return renderOpenAIError(error);
-  },
-
-  renderModels(models) {
-    return renderOpenAIModels(models);
-  },
-
-  renderModel(model) {
-    return renderOpenAIModel(model);
-  },
+  ...openaiErrorsAndModels,
 };

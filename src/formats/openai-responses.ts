@@ -12,10 +12,10 @@ import { z } from 'zod';
 import type { ChatRequest, ContentPart, Message, ResponseFormat, StopReason, TextPart, ToolCallPart, ToolChoice, ToolDefinition, Usage } from '../canonical/types.ts';
 import type { TokenPakError } from '../errors.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
-import { openaiErrorObject, renderOpenAIError, renderOpenAIModel, renderOpenAIModels } from './openai-shared.ts';
+import { openaiErrorObject, openaiErrorsAndModels, parseOpenAIRequest } from './openai-shared.ts';
 import { encodeSSE } from './sse.ts';
 import type { WireFormat } from './types.ts';
-import { bracketPath, compactId, fieldError, firstProblem, isObject, jsonType, unixSeconds } from './wire-utils.ts';
+import { compactId, fieldError, isObject, jsonType, unixSeconds } from './wire-utils.ts';
 
 const ACCEPTED_IGNORED = [
   'access_programs', 'context_management', 'image', 'include', 'max_tool_calls', 'moderation',
@@ -303,16 +303,8 @@ export const openaiResponsesFormat: WireFormat = {
 
   parseRequest(body) {
     if (!isObject(body)) invalidBody(body);
-    const parsed = requestSchema.safeParse(body);
-    if (!parsed.success) {
-      const problem = firstProblem(parsed.error, body, bracketPath);
-      if (problem.kind === 'unknown-key') {
-        throw fieldError(problem.param, `Unknown parameter: '${problem.param}'.${didYouMean(problem.key!, KNOWN_KEYS)}`);
-      }
-      if (problem.kind === 'missing') throw fieldError(problem.param, `Missing required parameter: '${problem.param}'.`);
-      throw fieldError(problem.param, `Invalid '${problem.param}': ${problem.message}.`);
-    }
-    return { request: toCanonical(parsed.data), stream: parsed.data.stream === true, echo: echoOf(parsed.data) };
+    const data = parseOpenAIRequest(requestSchema, body, (problem) => `Unknown parameter: '${problem.param}'.${didYouMean(problem.key!, KNOWN_KEYS)}`);
+    return { request: toCanonical(data), stream: data.stream === true, echo: echoOf(data) };
   },
 
   renderResponse(result, { requestId, echo }) {
@@ -415,15 +407,5 @@ export const openaiResponsesFormat: WireFormat = {
     }
   },
 
-  renderError(error: TokenPakError) {
-    return renderOpenAIError(error);
-  },
-
-  renderModels(models) {
-    return renderOpenAIModels(models);
-  },
-
-  renderModel(model) {
-    return renderOpenAIModel(model);
-  },
+  ...openaiErrorsAndModels,
 };

@@ -1,11 +1,27 @@
 /**
- * What the OpenAI Chat Completions and Responses formats share: the error
- * body `{error: {message, type, param, code}}` with the status OpenAI uses,
- * and the `GET /v1/models` list.
+ * What the OpenAI Chat Completions and Responses formats share: request
+ * validation errors worded as OpenAI words them, the error body
+ * `{error: {message, type, param, code}}` with the status OpenAI uses, and the
+ * `GET /v1/models` list.
  */
+import type { z } from 'zod';
 import type { TokenPakError, TokenPakErrorCode } from '../errors.ts';
-import type { ModelListing, RenderedError } from './types.ts';
-import { paramOf, unixSeconds } from './wire-utils.ts';
+import type { ModelListing, RenderedError, WireFormat } from './types.ts';
+import { bracketPath, fieldError, firstProblem, paramOf, unixSeconds, type RequestProblem } from './wire-utils.ts';
+
+/**
+ * Validates a request body (already known to be an object) against a
+ * format's schema. Each API words an unknown parameter its own way, hence
+ * `unknownKey`; missing and invalid parameters read the same in both.
+ */
+export function parseOpenAIRequest<S extends z.ZodType>(schema: S, body: unknown, unknownKey: (problem: RequestProblem) => string): z.output<S> {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const problem = firstProblem(parsed.error, body, bracketPath);
+  if (problem.kind === 'unknown-key') throw fieldError(problem.param, unknownKey(problem));
+  if (problem.kind === 'missing') throw fieldError(problem.param, `Missing required parameter: '${problem.param}'.`);
+  throw fieldError(problem.param, `Invalid '${problem.param}': ${problem.message}.`);
+}
 
 /** OpenAI's `error.code` for TokenPak codes that have one; other codes are sent as TokenPak's own. */
 const OPENAI_CODES: Partial<Record<TokenPakErrorCode, string | null>> = {
@@ -50,3 +66,10 @@ export function renderOpenAIModel({ route, createdAt }: ModelListing) {
 export function renderOpenAIModels(models: readonly ModelListing[]) {
   return { object: 'list', data: models.map(renderOpenAIModel) };
 }
+
+/** The error and model-list renderers of both OpenAI formats. */
+export const openaiErrorsAndModels = {
+  renderError: renderOpenAIError,
+  renderModels: renderOpenAIModels,
+  renderModel: renderOpenAIModel,
+} satisfies Pick<WireFormat, 'renderError' | 'renderModels' | 'renderModel'>;
