@@ -14,6 +14,7 @@ import type {
   Usage as AnthropicUsage,
 } from '@anthropic-ai/sdk/resources/messages';
 import type { ChatRequest, ChatResponse, StopReason, StreamEvent, TextPart, ToolCallPart, Usage } from '../../canonical/types.ts';
+import { parseArguments } from '../../formats/wire-utils.ts';
 
 /**
  * Short names Anthropic's API does not know, mapped to the model ids it does.
@@ -95,16 +96,6 @@ function toAnthropicToolChoice(choice: NonNullable<ChatRequest['toolChoice']>): 
   }
 }
 
-/** Tool-call arguments (JSON text) as the object Anthropic's `input` must be; anything else gives `{}`. */
-function argumentsObject(text: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(text || '{}');
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-}
-
 const DATA_URL = /^data:([^;,]+)?(?:;[^,]*)?;base64,(.*)$/s;
 
 function toAnthropicMessages(request: ChatRequest): MessageParam[] {
@@ -131,7 +122,7 @@ function toAnthropicMessages(request: ChatRequest): MessageParam[] {
           break;
         }
         case 'tool-call':
-          blocks.push({ type: 'tool_use', id: part.id, name: part.name, input: argumentsObject(part.arguments) });
+          blocks.push({ type: 'tool_use', id: part.id, name: part.name, input: parseArguments(part.arguments) });
           break;
         case 'tool-result':
           blocks.push({ type: 'tool_result', tool_use_id: part.toolCallId, content: part.content, ...(part.isError ? { is_error: true } : {}) });
