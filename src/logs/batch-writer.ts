@@ -31,6 +31,25 @@ export interface BatchWriter {
   close(): Promise<void>;
 }
 
+/**
+ * The writer of a persistent store, with the stores' defaults: a call waits
+ * at most 100 ms, 1000 calls a transaction, 100 000 kept while the database
+ * cannot be written.
+ */
+export function createStoreWriter(
+  options: { flushIntervalMs?: number; batchSize?: number },
+  write: BatchWriterOptions['write'],
+  onError: BatchWriterOptions['onError'],
+): BatchWriter {
+  return createBatchWriter({
+    flushIntervalMs: options.flushIntervalMs ?? 100,
+    batchSize: options.batchSize ?? 1_000,
+    maxBuffered: 100_000,
+    write,
+    onError,
+  });
+}
+
 export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
   let buffer: CallRecord[] = [];
   let dropped = 0;

@@ -6,7 +6,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { TokenPakError } from '../errors.ts';
-import { createBatchWriter, rateLimitedWarn, type BatchWriter } from './batch-writer.ts';
+import { createStoreWriter, rateLimitedWarn, type BatchWriter } from './batch-writer.ts';
 import {
   ATTEMPT_COLUMNS,
   attemptValues,
@@ -212,13 +212,7 @@ export async function openPostgresCallLog(options: PostgresCallLogOptions): Prom
   let open = true;
   let writer: BatchWriter | undefined;
   if (!readOnly) {
-    writer = createBatchWriter({
-      flushIntervalMs: options.flushIntervalMs ?? 100,
-      batchSize: options.batchSize ?? 1_000,
-      maxBuffered: 100_000,
-      write,
-      onError: warn,
-    });
+    writer = createStoreWriter(options, write, warn);
   }
 
   const rows = async (sql: string, params: unknown[]) => (await pool.query(sql, params)).rows as Record<string, unknown>[];

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { TokenPakError } from '../errors.ts';
-import { createBatchWriter, rateLimitedWarn, type BatchWriter } from './batch-writer.ts';
+import { createStoreWriter, rateLimitedWarn, type BatchWriter } from './batch-writer.ts';
 import {
   ATTEMPT_COLUMNS,
   attemptValues,
@@ -174,13 +174,7 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
   let writer: BatchWriter | undefined;
   let onExit: (() => void) | undefined;
   if (!readOnly) {
-    writer = createBatchWriter({
-      flushIntervalMs: options.flushIntervalMs ?? 100,
-      batchSize: options.batchSize ?? 1_000,
-      maxBuffered: 100_000,
-      write: writeSync,
-      onError: warn,
-    });
+    writer = createStoreWriter(options, writeSync, warn);
     // A process.exit() (a second Ctrl-C, an uncaught error) still writes the buffer: node:sqlite is synchronous.
     onExit = () => {
       const rest = writer!.takeAll();
