@@ -1,5 +1,5 @@
 /** Starting the two servers under test: the real proxy (its CLI) and the bare node:http ceiling. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { freePort, httpCall, poll, readCpuSeconds, spawnNode, type NodeChild } from './processes.ts';
@@ -49,9 +49,16 @@ export function proxyWorkDir(context: BenchContext): string {
   return mkdtempSync(join(context.tmpDir, 'proxy-'));
 }
 
-/** The proxy's command line (node flags first). */
+/** The node flags in bin/tokenpak.js's shebang: what `npx tokenpak` runs with. */
+export function shebangFlags(bin: string): string[] {
+  const first = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
+  return /\bnode\s+(.+)$/.exec(first)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
+}
+
+/** The proxy's command line (node flags first), as the bin's shebang would run it. */
 export function proxyArgs(context: BenchContext, configFile: string, port: number, nodeArgs: readonly string[] = []): string[] {
-  return [...nodeArgs, join(context.packageDir, 'bin/tokenpak.js'), 'proxy', '--config', configFile, '--port', String(port)];
+  const bin = join(context.packageDir, 'bin/tokenpak.js');
+  return [...shebangFlags(bin), ...nodeArgs, bin, 'proxy', '--config', configFile, '--port', String(port)];
 }
 
 /** `node [nodeArgs] bin/tokenpak.js proxy --config FILE --port N`, once it answers the recipe's request. */
