@@ -5,17 +5,11 @@
  * `.tokenpak/calls.db` in the working directory, which is where
  * `tokenpak proxy` writes when its config says nothing about logs.
  */
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { ConfigError, TokenPakError } from '../errors.ts';
 import { createCallLogStore, DEFAULT_LOGS_SETTINGS, type LogsSettings } from '../logs/create-store.ts';
 import type { CallLogStore } from '../logs/types.ts';
-
-function chosenConfig(flag: string | undefined): string | undefined {
-  const chosen = flag ?? process.env.TOKENPAK_CONFIG;
-  if (chosen) return chosen;
-  return ['tokenpak.config.yaml', 'tokenpak.config.yml'].find((candidate) => existsSync(candidate));
-}
+import { findConfigPath } from './shared.ts';
 
 /**
  * The `logs:` settings of a config. Reading the log must not need the
@@ -45,7 +39,7 @@ export async function readLogsSettings(file: string | undefined): Promise<LogsSe
 
 /** Opens the call log a config names, for reading. */
 export async function openLogForReading(configFlag: string | undefined): Promise<CallLogStore> {
-  const settings = await readLogsSettings(chosenConfig(configFlag));
+  const settings = await readLogsSettings(findConfigPath(configFlag));
   if (settings.store === 'memory') {
     throw new TokenPakError(
       'log_store_error',

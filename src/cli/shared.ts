@@ -14,11 +14,17 @@ export function parseFlags<const O extends ParseArgsOptionsConfig>(args: string[
   }
 }
 
-/** The config file a command reads: the flag, else $TOKENPAK_CONFIG, else ./tokenpak.config.yaml. */
-export function configPath(flag: string | undefined): string {
+/** The config file named by the flag, else $TOKENPAK_CONFIG, else ./tokenpak.config.yaml (or .yml) if it exists. */
+export function findConfigPath(flag: string | undefined): string | undefined {
   const chosen = flag ?? process.env.TOKENPAK_CONFIG;
   if (chosen) return chosen;
-  for (const candidate of ['tokenpak.config.yaml', 'tokenpak.config.yml']) if (existsSync(candidate)) return candidate;
+  return ['tokenpak.config.yaml', 'tokenpak.config.yml'].find((candidate) => existsSync(candidate));
+}
+
+/** The config file a command needs: {@link findConfigPath}, or a usage error saying how to give one. */
+export function configPath(flag: string | undefined): string {
+  const found = findConfigPath(flag);
+  if (found) return found;
   throw new UsageError('No config file given. Pass --config FILE (or set TOKENPAK_CONFIG, or create tokenpak.config.yaml).');
 }
 
