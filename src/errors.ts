@@ -3,6 +3,7 @@
  * programs can switch on, an HTTP `status` for the client, and a message that
  * says what failed, why, and how to fix it.
  */
+import type { AttemptRecord } from './logs/types.ts';
 
 /** Stable error codes. Never rename one: users match on them. */
 export type TokenPakErrorCode =
@@ -149,6 +150,28 @@ export function classifyStatus(status: number): { code: TokenPakErrorCode; retry
   if (status === 408) return { code: 'provider_timeout', retryable: true };
   if (status === 409 || status >= 500) return { code: 'provider_error', retryable: true };
   return { code: 'invalid_request', retryable: false };
+}
+
+/** A failed call: the last attempt's error, with every attempt. */
+export class RoutingError extends TokenPakError {
+  /** Every provider tried, in order. */
+  readonly attempts: AttemptRecord[];
+  readonly requestId: string;
+
+  constructor(last: TokenPakError, attempts: AttemptRecord[], routeName: string, requestId: string) {
+    const tried = attempts.filter((a) => a.outcome === 'error');
+    const summary =
+      tried.length > 1
+        ? ` (all ${tried.length} attempts for "${routeName}" failed: ${tried.map((a) => `${a.provider} → ${a.status} ${a.errorCode}`).join('; ')})`
+        : '';
+    const options: TokenPakErrorOptions = { status: last.status, retryable: last.retryable, cause: last };
+    if (last.provider !== undefined) options.provider = last.provider;
+    if (last.retryAfterSeconds !== undefined) options.retryAfterSeconds = last.retryAfterSeconds;
+    super(last.code, last.detail + summary, options);
+    this.name = 'RoutingError';
+    this.attempts = attempts;
+    this.requestId = requestId;
+  }
 }
 
 /** Wraps anything thrown into a TokenPakError without losing the original. */

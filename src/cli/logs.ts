@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseSince } from '../logs/time.ts';
+import { parseSince } from '../util/time.ts';
 import type { CallQuery, CallRecord } from '../logs/types.ts';
 import { openLogForReading } from './log-store.ts';
 import { parseFlags, UsageError } from './shared.ts';

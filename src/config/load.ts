@@ -6,7 +6,6 @@
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
-import { patternKeyError } from '../providers/mock/answers.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
 import {
   configSchema,
@@ -15,6 +14,7 @@ import {
   type ProviderSettings,
   type RouteSettings,
 } from './schema.ts';
+import { patternKeyError } from './pattern-key.ts';
 import { keysAt } from './schema-keys.ts';
 import { pathKey, readConfigSource, type ConfigSource, type DataPath } from './yaml-source.ts';
 

@@ -5,7 +5,7 @@
  * an error with a did-you-mean, never silently ignored.
  */
 import { z } from 'zod';
-import { DURATION_PATTERN } from '../logs/time.ts';
+import { DURATION_PATTERN } from '../util/time.ts';
 
 const nonNegativeInt = z.int().min(0);
 

@@ -5,9 +5,9 @@
 import { z } from 'zod';
 import type { ChatRequest, ContentPart, Message, StopReason, ToolCallPart } from '../canonical/types.ts';
 import { textOf } from '../canonical/types.ts';
-import { RequestError, type TokenPakError } from '../errors.ts';
+import type { RoutedResponse } from '../canonical/outcome.ts';
+import { RequestError, RoutingError, type TokenPakError } from '../errors.ts';
 import type { AttemptRecord } from '../logs/types.ts';
-import { RoutingError, type RoutedResponse } from '../router/router.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
 import { encodeSSE } from './sse.ts';
 import type { WireFormat } from './types.ts';

@@ -2,11 +2,11 @@
  * The contract every client wire format meets: parse a request body into the
  * canonical request, render answers, streams and errors back in its own shape.
  */
+import type { RoutedResponse, RoutedStream } from '../canonical/outcome.ts';
 import type { ChatRequest } from '../canonical/types.ts';
 import type { ResolvedRoute } from '../config/load.ts';
 import type { TokenPakError } from '../errors.ts';
 import type { ClientFormat } from '../logs/types.ts';
-import type { RoutedResponse, RoutedStream } from '../router/router.ts';
 
 /** A parsed client request. */
 export interface ParsedRequest {

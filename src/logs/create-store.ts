@@ -5,7 +5,7 @@
  */
 import type { ParsedConfig } from '../config/schema.ts';
 import { createMemoryCallLog } from './memory-store.ts';
-import { parseDuration } from './time.ts';
+import { parseDuration } from '../util/time.ts';
 import type { CallLogStore } from './types.ts';
 
 export type LogsSettings = ParsedConfig['logs'];

@@ -4,10 +4,11 @@
  * Every attempt is recorded, and every call goes to the call log.
  */
 import { randomUUID } from 'node:crypto';
+import type { RoutedResponse, RoutedStream } from '../canonical/outcome.ts';
 import type { ChatRequest, ChatResponse, StreamEvent, Usage } from '../canonical/types.ts';
 import { StreamAccumulator } from '../canonical/types.ts';
 import type { Config, ResolvedRoute, RouteTarget } from '../config/load.ts';
-import { TokenPakError, toTokenPakError, type TokenPakErrorOptions } from '../errors.ts';
+import { RoutingError, TokenPakError, toTokenPakError } from '../errors.ts';
 import type { AttemptRecord, CallLogStore, CallRecord, ClientFormat } from '../logs/types.ts';
 import type { Pricer } from '../pricing/pricing.ts';
 import type { Provider } from '../providers/types.ts';
@@ -22,59 +23,6 @@ export interface RouteContext {
   signal?: AbortSignal;
   /** The request as the client sent it, kept only when `logs.capture_bodies` is on. */
   rawBody?: unknown;
-}
-
-/** Who answered, and how. */
-export interface RouteOutcome {
-  requestId: string;
-  route: ResolvedRoute;
-  /** Provider that answered. */
-  provider: string;
-  /** Upstream model that answered. */
-  upstreamModel: string;
-  /** Every provider tried, the answering one last. */
-  attempts: AttemptRecord[];
-}
-
-/** A complete answer with its routing outcome. */
-export interface RoutedResponse extends RouteOutcome {
-  response: ChatResponse;
-  /** Cost of all attempts in US cents; null when a price is unknown. */
-  costCents: number | null;
-  latencyMs: number;
-}
-
-/** A stream that has produced its first event (so headers can be sent). */
-export interface RoutedStream extends RouteOutcome {
-  /**
-   * The events, first one included. A failure after the first event is
-   * yielded as an `error` event (never thrown); the iterator then ends.
-   */
-  events: AsyncIterable<StreamEvent>;
-  /** Resolves with the call record once the stream has ended and been logged. */
-  done: Promise<CallRecord>;
-}
-
-/** A failed call: the last attempt's error, with every attempt. */
-export class RoutingError extends TokenPakError {
-  /** Every provider tried, in order. */
-  readonly attempts: AttemptRecord[];
-  readonly requestId: string;
-
-  constructor(last: TokenPakError, attempts: AttemptRecord[], routeName: string, requestId: string) {
-    const tried = attempts.filter((a) => a.outcome === 'error');
-    const summary =
-      tried.length > 1
-        ? ` (all ${tried.length} attempts for "${routeName}" failed: ${tried.map((a) => `${a.provider} → ${a.status} ${a.errorCode}`).join('; ')})`
-        : '';
-    const options: TokenPakErrorOptions = { status: last.status, retryable: last.retryable, cause: last };
-    if (last.provider !== undefined) options.provider = last.provider;
-    if (last.retryAfterSeconds !== undefined) options.retryAfterSeconds = last.retryAfterSeconds;
-    super(last.code, last.detail + summary, options);
-    this.name = 'RoutingError';
-    this.attempts = attempts;
-    this.requestId = requestId;
-  }
 }
 
 export interface RouterOptions {

@@ -13,8 +13,9 @@ import { openaiResponsesFormat } from '../formats/openai-responses.ts';
 import { SSE_HEADERS } from '../formats/sse.ts';
 import { tokenpakFormat } from '../formats/tokenpak.ts';
 import type { WireFormat } from '../formats/types.ts';
-import { isOwnRequest } from '../providers/http/loop.ts';
-import type { RouteOutcome, Router } from '../router/router.ts';
+import { isOwnRequest } from '../util/loop.ts';
+import type { RouteOutcome } from '../canonical/outcome.ts';
+import type { Router } from '../router/router.ts';
 import { jsonResponse } from './lightweight.ts';
 
 export interface AppOptions {

@@ -15,7 +15,7 @@ import { tokenpakFormat } from '../formats/tokenpak.ts';
 import { createMemoryCallLog } from '../logs/memory-store.ts';
 import { createPricer } from '../pricing/pricing.ts';
 import { ANTHROPIC_MODEL_ALIASES } from '../providers/anthropic/translate.ts';
-import { LOOP_HEADER } from '../providers/http/loop.ts';
+import { LOOP_HEADER } from '../util/loop.ts';
 import { createMockProvider, type MockProvider } from '../providers/mock/mock-provider.ts';
 import { createRouter } from '../router/router.ts';
 import { createApp, type App } from '../server/app.ts';

@@ -14,7 +14,7 @@ import { openaiResponsesFormat } from '../../src/formats/openai-responses.ts';
 import { parseSSE } from '../../src/formats/sse.ts';
 import type { WireFormat } from '../../src/formats/types.ts';
 import type { CallRecord } from '../../src/logs/types.ts';
-import type { RoutedStream } from '../../src/router/router.ts';
+import type { RoutedStream } from '../../src/canonical/outcome.ts';
 
 function routed(events: StreamEvent[]): RoutedStream {
   return {

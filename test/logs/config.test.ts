@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCallLogStore, DEFAULT_LOGS_SETTINGS } from '../../src/logs/create-store.ts';
-import { parseDuration, parseSince } from '../../src/logs/time.ts';
+import { parseDuration, parseSince } from '../../src/util/time.ts';
 import { load, onlyIssue } from '../config/helpers.ts';
 import { call } from './fixtures.ts';
 

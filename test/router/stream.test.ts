@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StreamEvent } from '../../src/canonical/types.ts';
 import { TokenPakError } from '../../src/errors.ts';
-import { RoutingError } from '../../src/router/router.ts';
+import { RoutingError } from '../../src/errors.ts';
 import { ask, context, routerFor } from './helpers.ts';
 
 const CONFIG = `providers:

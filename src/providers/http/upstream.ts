@@ -10,7 +10,7 @@ import type { Dispatcher, Pool } from 'undici';
 import { classifyStatus, ProviderError, TokenPakError, type TokenPakErrorCode } from '../../errors.ts';
 import { parseSSE, type ParsedSSE } from '../../formats/sse.ts';
 import type { CallOptions } from '../types.ts';
-import { INSTANCE_ID, LOOP_HEADER } from './loop.ts';
+import { INSTANCE_ID, LOOP_HEADER } from '../../util/loop.ts';
 import { redact } from './redact.ts';
 import { backoffMs, RETRYABLE_ERROR_CODES, RETRYABLE_STATUSES, retryAfterMs, type RetryPolicy } from './retry.ts';
 

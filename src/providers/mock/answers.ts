@@ -3,6 +3,7 @@
  * the model's default, or a generated answer.
  */
 import type { ChatRequest, TextPart, ToolCallPart } from '../../canonical/types.ts';
+import { REGEX_KEY } from '../../config/pattern-key.ts';
 import type { AnswerSpec, LatencySetting } from '../../config/schema.ts';
 import { sampleFromSchema } from './json-sample.ts';
 import { hash32 } from './random.ts';
@@ -33,8 +34,6 @@ export interface AnswerSource {
   key?: string;
 }
 
-const REGEX_KEY = /^\/(.+)\/([dgimsuvy]*)$/s;
-
 /** A pattern from its key: `/source/flags` is a regular expression, anything else a case-insensitive keyword. */
 export function compilePattern(key: string | RegExp, answers: MockAnswers): MockPattern {
   if (key instanceof RegExp) {
@@ -49,18 +48,6 @@ export function compilePattern(key: string | RegExp, answers: MockAnswers): Mock
   }
   const needle = key.toLowerCase();
   return { key, test: (prompt) => prompt.toLowerCase().includes(needle), answers };
-}
-
-/** Validates a `/regex/` key, returning the error text if it does not compile. */
-export function patternKeyError(key: string): string | undefined {
-  const regex = REGEX_KEY.exec(key);
-  if (!regex) return undefined;
-  try {
-    new RegExp(regex[1]!, regex[2]);
-    return undefined;
-  } catch (error) {
-    return `is not a valid regular expression: ${(error as Error).message}. Write a plain keyword, or fix the expression.`;
-  }
 }
 
 /** Picks the answer list: first matching pattern in order, then default, else none. */
