@@ -129,13 +129,23 @@ export class RequestError extends TokenPakError {
 
 /** A failure reported by, or while talking to, a provider. */
 export class ProviderError extends TokenPakError {
+  /**
+   * The client's connection is dropped mid-stream, as the upstream's was, instead of
+   * being sent an error event. Set by providers that simulate a dropped connection (the
+   * mock's `disconnect`), so client code sees what the real API would show it; a real
+   * upstream's drop stays an error event, since the client's connection is sound.
+   */
+  readonly dropsConnection: boolean;
+
   constructor(
     code: TokenPakErrorCode,
     message: string,
-    options: TokenPakErrorOptions & { provider: string },
+    options: TokenPakErrorOptions & { provider: string; dropsConnection?: boolean },
   ) {
-    super(code, message, { status: 502, ...options });
+    const { dropsConnection, ...rest } = options;
+    super(code, message, { status: 502, ...rest });
     this.name = 'ProviderError';
+    this.dropsConnection = dropsConnection ?? false;
   }
 }
 

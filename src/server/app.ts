@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/load.ts';
-import { RequestError, TokenPakError, toTokenPakError } from '../errors.ts';
+import { ProviderError, RequestError, TokenPakError, toTokenPakError } from '../errors.ts';
 import type { StreamEvent } from '../canonical/types.ts';
 import { anthropicMessagesFormat } from '../formats/anthropic-messages.ts';
 import { openaiChatFormat } from '../formats/openai-chat.ts';
@@ -67,11 +67,7 @@ export function createApp(options: AppOptions): App {
     const formatHeaders = format.headers?.(renderContext);
     if (parsed.stream) {
       const stream = await router.stream(parsed.request, context);
-      // A mock's injected disconnect reaches the client as a cut connection (realism); a real
-      // provider failing mid-stream reaches it as an error event in its own format, since the
-      // client's connection to TokenPak is still sound.
-      const mock = config.providers[stream.provider]?.type === 'mock';
-      const chunks = format.renderStream({ ...stream, events: mock ? cutOnDisconnect(stream.events) : stream.events }, renderContext);
+      const chunks = format.renderStream({ ...stream, events: cutOnDisconnect(stream.events) }, renderContext);
       const body = ReadableStream.from(encodeText(chunks, options.onInternalError));
       return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders, ...outcomeHeaders(requestId, stream) } });
     }
@@ -170,13 +166,13 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 class StreamCut extends Error {}
 
 /**
- * A mock's dropped connection (an injected `disconnect`) reaches the client
- * as a dropped connection, so that client code sees what it would see from
- * the real API: the stream stops with no terminal event.
+ * A simulated dropped connection (a provider error with `dropsConnection`, such as the mock's
+ * injected `disconnect`) reaches the client as a dropped connection: the stream stops with no
+ * terminal event. Any other failure mid-stream reaches it as an error event in its own format.
  */
 async function* cutOnDisconnect(events: AsyncIterable<StreamEvent>): AsyncGenerator<StreamEvent> {
   for await (const event of events) {
-    if (event.type === 'error' && TokenPakError.is(event.error) && event.error.code === 'provider_connection_error') {
+    if (event.type === 'error' && event.error instanceof ProviderError && event.error.dropsConnection) {
       throw new StreamCut(event.error.message, { cause: event.error });
     }
     yield event;

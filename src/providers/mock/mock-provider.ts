@@ -168,7 +168,7 @@ export function createMockProvider(name: string, settings: MockProviderSettings)
       case 'timeout':
         return new ProviderError('provider_timeout', `Mock provider "${name}" simulated a timeout after ${state.settings.timeout_ms ?? DEFAULT_MOCK_TIMEOUT_MS} ms (${why}).${fix}`, { provider: name, status: 504, retryable: true });
       case 'disconnect':
-        return new ProviderError('provider_connection_error', `Mock provider "${name}" simulated a dropped connection (${why}).${fix}`, { provider: name, status: 502, retryable: true });
+        return new ProviderError('provider_connection_error', `Mock provider "${name}" simulated a dropped connection (${why}).${fix}`, { provider: name, status: 502, retryable: true, dropsConnection: true });
     }
   };
 
