@@ -52,6 +52,42 @@ export async function startSdkProxy(): Promise<SdkProxy> {
       'gpt-4o-mini': { provider: 'mock' },
     },
   });
+  return listen(config);
+}
+
+/** Embedding model of {@link startCannedProxy}. */
+export const EMBEDDING_MODEL = 'text-embedding-3-small';
+
+/**
+ * The config a user keeps while building an agent: every chat model has the
+ * recipe's canned `default:` text and one plain `tool_call` pattern (no answer
+ * lists), so each client library's tool loop, structured output and
+ * conversation helpers run against canned answers as written. A prompt with
+ * "weather" calls `get_weather`; a loop ends when the tool result comes back.
+ */
+export async function startCannedProxy(): Promise<SdkProxy> {
+  const weather = { tool_call: { name: 'get_weather', arguments: WEATHER_ARGS } };
+  const config = defineConfig({
+    providers: {
+      mock: {
+        type: 'mock',
+        latency_ms: 0,
+        responses: {
+          'gpt-4': { default: GPT4_DEFAULT, patterns: { weather } },
+          'claude-3-sonnet': { default: CLAUDE_DEFAULT, patterns: { weather } },
+        },
+      },
+    },
+    models: {
+      'gpt-4': { provider: 'mock' },
+      'claude-3-sonnet': { provider: 'mock' },
+      [EMBEDDING_MODEL]: { provider: 'mock' },
+    },
+  });
+  return listen(config);
+}
+
+async function listen(config: ReturnType<typeof defineConfig>): Promise<SdkProxy> {
   const proxy = await startProxy({ config, port: 0, host: '127.0.0.1' });
   return {
     proxy,
