@@ -5,10 +5,36 @@
  * `content_block_start`, `ping`, `content_block_delta` (`text_delta`,
  * `input_json_delta`), `content_block_stop`, `message_delta` and
  * `message_stop`; errors as `{type: "error", error: {type, message}}`.
+ *
+ * Both directions live here: the client side (requests TokenPak serves, answers it renders)
+ * and the upstream side (requests the Anthropic provider sends, answers and stream events it
+ * reads back; the wire types there are the official `@anthropic-ai/sdk` package's own,
+ * imported as types only).
  * https://docs.anthropic.com/en/api/messages
  */
 import { z } from 'zod';
-import type { ChatRequest, ContentPart, Message, StopReason, ToolChoice, ToolDefinition, Usage } from '../canonical/types.ts';
+import type {
+  ContentBlockParam,
+  Message as AnthropicMessage,
+  MessageCreateParamsBase,
+  MessageParam,
+  RawMessageStreamEvent,
+  ToolChoice as AnthropicToolChoice,
+  Usage as AnthropicUsage,
+} from '@anthropic-ai/sdk/resources/messages';
+import type {
+  ChatRequest,
+  ChatResponse,
+  ContentPart,
+  Message,
+  StopReason,
+  StreamEvent,
+  TextPart,
+  ToolCallPart,
+  ToolChoice,
+  ToolDefinition,
+  Usage,
+} from '../canonical/types.ts';
 import type { TokenPakError } from '../errors.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
 import { encodeSSE } from './sse.ts';
@@ -189,20 +215,34 @@ function toolChoice(choice: NonNullable<AnthropicRequest['tool_choice']>, tools:
   }
 }
 
-function stopReasonOf(reason: StopReason, stopSequence: string | undefined): string {
-  switch (reason) {
-    case 'stop':
-      return stopSequence !== undefined ? 'stop_sequence' : 'end_turn';
-    case 'length':
-      return 'max_tokens';
-    case 'tool-calls':
-      return 'tool_use';
-    case 'content-filter':
-      return 'refusal';
-  }
+/**
+ * Anthropic's stop reasons and the canonical ones they stand for, read in both directions:
+ * the first entry of a canonical reason is the one TokenPak sends (`stop_sequence` when a stop
+ * sequence ended the answer).
+ */
+const STOP_REASONS: ReadonlyArray<readonly [string, StopReason]> = [
+  ['end_turn', 'stop'],
+  ['stop_sequence', 'stop'],
+  ['pause_turn', 'stop'],
+  ['max_tokens', 'length'],
+  ['model_context_window_exceeded', 'length'],
+  ['tool_use', 'tool-calls'],
+  ['refusal', 'content-filter'],
+];
+
+/** Anthropic's `stop_reason` for a canonical one. */
+function wireStopReason(reason: StopReason, stopSequence: string | undefined): string {
+  if (reason === 'stop' && stopSequence !== undefined) return 'stop_sequence';
+  return STOP_REASONS.find(([, canonical]) => canonical === reason)![0];
 }
 
-function usageOf(usage: Usage) {
+/** Canonical stop reason of Anthropic's `stop_reason` (unknown ones count as `stop`). */
+export function stopReasonOf(reason: string | null | undefined): StopReason {
+  return STOP_REASONS.find(([wire]) => wire === reason)?.[1] ?? 'stop';
+}
+
+/** Anthropic's `usage` for canonical usage. */
+function wireUsage(usage: Usage) {
   return {
     input_tokens: usage.inputTokens,
     cache_creation_input_tokens: 0,
@@ -212,30 +252,33 @@ function usageOf(usage: Usage) {
   };
 }
 
+/**
+ * Anthropic's error types and their HTTP statuses, read in both directions: TokenPak's errors
+ * get the type of their status, and an `error` event inside an upstream stream the status of
+ * its type.
+ */
+const ERROR_TYPES: Readonly<Record<string, number>> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  billing_error: 402,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  timeout_error: 504,
+  overloaded_error: 529,
+};
+
 /** Anthropic's error type for an HTTP status. */
 function errorType(status: number): string {
-  switch (status) {
-    case 400:
-      return 'invalid_request_error';
-    case 401:
-      return 'authentication_error';
-    case 402:
-      return 'billing_error';
-    case 403:
-      return 'permission_error';
-    case 404:
-      return 'not_found_error';
-    case 413:
-      return 'request_too_large';
-    case 429:
-      return 'rate_limit_error';
-    case 504:
-      return 'timeout_error';
-    case 529:
-      return 'overloaded_error';
-    default:
-      return status >= 500 ? 'api_error' : 'invalid_request_error';
-  }
+  for (const [type, known] of Object.entries(ERROR_TYPES)) if (known === status) return type;
+  return status >= 500 ? 'api_error' : 'invalid_request_error';
+}
+
+/** The HTTP status an Anthropic error type stands for (500 for types it does not know). */
+export function statusOfErrorType(type: string | undefined): number {
+  return (type !== undefined && Object.hasOwn(ERROR_TYPES, type) ? ERROR_TYPES[type] : undefined) ?? 500;
 }
 
 function modelObject({ route, createdAt }: ModelListing) {
@@ -273,11 +316,11 @@ export const anthropicMessagesFormat: WireFormat = {
           ? { type: 'text', text: part.text }
           : { type: 'tool_use', id: part.id, name: part.name, input: parseArguments(part.arguments) },
       ),
-      stop_reason: stopReasonOf(response.stopReason, response.stopSequence),
+      stop_reason: wireStopReason(response.stopReason, response.stopSequence),
       stop_sequence: response.stopSequence ?? null,
       stop_details: null,
       container: null,
-      usage: usageOf(response.usage),
+      usage: wireUsage(response.usage),
     };
   },
 
@@ -312,7 +355,7 @@ export const anthropicMessagesFormat: WireFormat = {
               stop_details: null,
               container: null,
               // Output tokens are counted in message_delta; the API starts them at 1.
-              usage: usageOf({ inputTokens: event.inputTokens ?? 0, outputTokens: 1 }),
+              usage: wireUsage({ inputTokens: event.inputTokens ?? 0, outputTokens: 1 }),
             },
           });
           break;
@@ -343,7 +386,7 @@ export const anthropicMessagesFormat: WireFormat = {
           yield* closeBlock();
           yield* ping();
           yield emit('message_delta', {
-            delta: { stop_reason: stopReasonOf(event.stopReason, event.stopSequence), stop_sequence: event.stopSequence ?? null, stop_details: null },
+            delta: { stop_reason: wireStopReason(event.stopReason, event.stopSequence), stop_sequence: event.stopSequence ?? null, stop_details: null },
             usage: { input_tokens: event.usage.inputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: event.usage.cachedInputTokens ?? 0, output_tokens: event.usage.outputTokens },
           });
           yield emit('message_stop');
@@ -378,3 +421,261 @@ export const anthropicMessagesFormat: WireFormat = {
     return { 'request-id': requestId };
   },
 };
+
+// ---------------------------------------------------------------------------
+// Upstream direction: canonical → the request sent to Anthropic, and its answer → canonical.
+
+/** Where Anthropic's API is when neither `base_url` nor `ANTHROPIC_BASE_URL` says otherwise. */
+export const ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
+
+/** The message of an Anthropic error body, `{type: "error", error: {type, message}}`. */
+export function anthropicErrorMessage(body: unknown): string | undefined {
+  const error = (body as { error?: unknown } | null)?.error;
+  if (typeof error === 'string') return error;
+  if (error && typeof error === 'object') {
+    const { message, type } = error as { message?: unknown; type?: unknown };
+    if (typeof message === 'string') return typeof type === 'string' ? `${message} (${type})` : message;
+  }
+  return undefined;
+}
+
+/**
+ * Short names Anthropic's API does not know, mapped to the model ids it does.
+ * `claude-3-sonnet` is the recipe's name. Every other name is sent as written.
+ */
+export const ANTHROPIC_MODEL_ALIASES: Readonly<Record<string, string>> = {
+  'claude-3-sonnet': 'claude-3-sonnet-20240229',
+  'claude-3-opus': 'claude-3-opus-20240229',
+  'claude-3-haiku': 'claude-3-haiku-20240307',
+};
+
+/**
+ * Models that answer 400 to any sampling parameter (Claude Opus 4.7 and later,
+ * every generation-5 model): `temperature` and `top_p` are left out for them,
+ * so that a request written for another model still works after a fallback.
+ */
+const REJECTS_SAMPLING = /^claude-(?:opus-4-[7-9]|[a-z]+-(?:[5-9]|\d\d)(?:-|$))/;
+
+/**
+ * The request body. The official SDK's current types no longer list the
+ * sampling parameters, which older models still take.
+ */
+export type AnthropicRequestBody = MessageCreateParamsBase & { temperature?: number; top_p?: number };
+
+export interface AnthropicRequestOptions {
+  /** `max_tokens` when the request has none (Anthropic requires it). */
+  defaultMaxTokens: number;
+  stream: boolean;
+}
+
+/** The Messages request body for a canonical request. */
+export function toAnthropicRequest(request: ChatRequest, options: AnthropicRequestOptions): AnthropicRequestBody {
+  const body: AnthropicRequestBody = {
+    model: ANTHROPIC_MODEL_ALIASES[request.model] ?? request.model,
+    max_tokens: request.maxTokens ?? options.defaultMaxTokens,
+    messages: toAnthropicMessages(request),
+  };
+  const system = [request.system, jsonInstruction(request.responseFormat)].filter((s) => s !== undefined && s !== '').join('\n\n');
+  if (system !== '') body.system = system;
+  if (!REJECTS_SAMPLING.test(body.model)) {
+    // Anthropic's temperature range is 0-1; OpenAI clients may send up to 2.
+    if (request.temperature !== undefined) body.temperature = Math.min(1, request.temperature);
+    if (request.topP !== undefined) body.top_p = request.topP;
+  }
+  if (request.stop !== undefined && request.stop.length > 0) body.stop_sequences = request.stop;
+  if (request.tools !== undefined && request.tools.length > 0) {
+    body.tools = request.tools.map((tool) => ({
+      name: tool.name,
+      ...(tool.description !== undefined ? { description: tool.description } : {}),
+      input_schema: { type: 'object', ...tool.parameters },
+    }));
+  }
+  if (request.toolChoice !== undefined) body.tool_choice = toAnthropicToolChoice(request.toolChoice);
+  if (options.stream) body.stream = true;
+  return body;
+}
+
+/**
+ * Anthropic has no JSON mode: a JSON answer is asked for in the system
+ * prompt, with the schema when there is one (best effort; a model can still
+ * answer otherwise).
+ */
+function jsonInstruction(format: ChatRequest['responseFormat']): string | undefined {
+  if (format === undefined || format.type === 'text') return undefined;
+  if (format.type === 'json_object') return 'Answer with one JSON object and nothing else: no prose, no code fences.';
+  return `Answer with one JSON object and nothing else (no prose, no code fences) that matches this JSON Schema:\n${JSON.stringify(format.schema)}`;
+}
+
+function toAnthropicToolChoice(choice: NonNullable<ChatRequest['toolChoice']>): AnthropicToolChoice {
+  switch (choice.type) {
+    case 'auto':
+      return { type: 'auto' };
+    case 'none':
+      return { type: 'none' };
+    case 'required':
+      return { type: 'any' };
+    case 'tool':
+      return { type: 'tool', name: choice.name };
+  }
+}
+
+const DATA_URL = /^data:([^;,]+)?(?:;[^,]*)?;base64,(.*)$/s;
+
+function toAnthropicMessages(request: ChatRequest): MessageParam[] {
+  const messages: Array<{ role: 'user' | 'assistant'; content: ContentBlockParam[] }> = [];
+  for (const message of request.messages) {
+    const role = message.role === 'assistant' ? 'assistant' : 'user';
+    const blocks: ContentBlockParam[] = [];
+    for (const part of message.content) {
+      switch (part.type) {
+        case 'text':
+          // Anthropic rejects empty text blocks.
+          if (part.text !== '') blocks.push({ type: 'text', text: part.text });
+          break;
+        case 'image': {
+          const data = DATA_URL.exec(part.url);
+          blocks.push(
+            data
+              ? {
+                  type: 'image',
+                  source: { type: 'base64', media_type: (part.mediaType ?? data[1] ?? 'image/png') as 'image/png', data: data[2]! },
+                }
+              : { type: 'image', source: { type: 'url', url: part.url } },
+          );
+          break;
+        }
+        case 'tool-call':
+          blocks.push({ type: 'tool_use', id: part.id, name: part.name, input: parseArguments(part.arguments) });
+          break;
+        case 'tool-result':
+          blocks.push({ type: 'tool_result', tool_use_id: part.toolCallId, content: part.content, ...(part.isError ? { is_error: true } : {}) });
+          break;
+      }
+    }
+    if (blocks.length === 0) continue;
+    // Consecutive turns of one role (a tool message, then user text) become one message.
+    const last = messages.at(-1);
+    if (last?.role === role) last.content.push(...blocks);
+    else messages.push({ role, content: blocks });
+  }
+  // Anthropic wants a user turn's tool results ahead of its other content.
+  for (const message of messages) {
+    if (message.role === 'user') message.content.sort((a, b) => Number(b.type === 'tool_result') - Number(a.type === 'tool_result'));
+  }
+  return messages;
+}
+
+type UsageFields = Partial<Pick<AnthropicUsage, 'input_tokens' | 'output_tokens' | 'cache_read_input_tokens' | 'cache_creation_input_tokens'>>;
+
+/**
+ * Canonical usage of Anthropic's `usage`. Anthropic's `input_tokens` leaves out
+ * tokens read from or written to the prompt cache; canonical `inputTokens`
+ * counts them all, with the cache reads also in `cachedInputTokens`.
+ */
+export function usageOf(usage: UsageFields | null | undefined): Usage {
+  const read = usage?.cache_read_input_tokens ?? 0;
+  const written = usage?.cache_creation_input_tokens ?? 0;
+  const result: Usage = { inputTokens: (usage?.input_tokens ?? 0) + read + written, outputTokens: usage?.output_tokens ?? 0 };
+  if (read > 0) result.cachedInputTokens = read;
+  return result;
+}
+
+/** Reads a Messages answer; throws a TypeError naming what is missing when it is not one. */
+export function fromAnthropicResponse(body: unknown): ChatResponse {
+  const message = body as AnthropicMessage;
+  if (!message || !Array.isArray(message.content)) throw new TypeError('the answer has no content list');
+  const content: Array<TextPart | ToolCallPart> = [];
+  for (const block of message.content) {
+    if (block.type === 'text') {
+      const last = content.at(-1);
+      if (last?.type === 'text') last.text += block.text;
+      else content.push({ type: 'text', text: block.text });
+    } else if (block.type === 'tool_use') {
+      content.push({ type: 'tool-call', id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) });
+    }
+  }
+  const response: ChatResponse = {
+    id: message.id ?? '',
+    model: message.model ?? '',
+    content,
+    stopReason: stopReasonOf(message.stop_reason),
+    usage: usageOf(message.usage),
+  };
+  if (message.stop_reason === 'stop_sequence' && message.stop_sequence) response.stopSequence = message.stop_sequence;
+  return response;
+}
+
+/** An `error` event of an Anthropic stream. */
+export interface AnthropicStreamError {
+  type: 'error';
+  error: { type: string; message: string };
+}
+
+/** Turns Anthropic stream events into canonical ones. */
+export class AnthropicStreamDecoder {
+  #usage: UsageFields = {};
+  #stopReason: string | null = null;
+  #stopSequence: string | null = null;
+  /** Content block index → tool index, for tool_use blocks. */
+  readonly #tools = new Map<number, number>();
+  #toolCount = 0;
+  /** `message_stop` was seen: the answer is complete. */
+  stopped = false;
+
+  /** Events for one stream event (an `error` event is the caller's to raise). */
+  *event(event: RawMessageStreamEvent): Generator<StreamEvent> {
+    switch (event.type) {
+      case 'message_start': {
+        this.#usage = { ...event.message.usage };
+        const input = usageOf(this.#usage).inputTokens;
+        yield { type: 'start', id: event.message.id, model: event.message.model, ...(input > 0 ? { inputTokens: input } : {}) };
+        break;
+      }
+      case 'content_block_start': {
+        const block = event.content_block;
+        if (block.type === 'text' && block.text) yield { type: 'text-delta', text: block.text };
+        if (block.type === 'tool_use') {
+          const index = this.#toolCount++;
+          this.#tools.set(event.index, index);
+          yield { type: 'tool-call-start', index, id: block.id, name: block.name };
+          const input = block.input as Record<string, unknown> | undefined;
+          if (input && Object.keys(input).length > 0) yield { type: 'tool-call-delta', index, argumentsDelta: JSON.stringify(input) };
+        }
+        break;
+      }
+      case 'content_block_delta': {
+        const delta = event.delta;
+        if (delta.type === 'text_delta') yield { type: 'text-delta', text: delta.text };
+        else if (delta.type === 'input_json_delta') {
+          const index = this.#tools.get(event.index);
+          if (index !== undefined && delta.partial_json) yield { type: 'tool-call-delta', index, argumentsDelta: delta.partial_json };
+        }
+        break;
+      }
+      case 'content_block_stop': {
+        const index = this.#tools.get(event.index);
+        if (index !== undefined) yield { type: 'tool-call-end', index };
+        break;
+      }
+      case 'message_delta': {
+        this.#stopReason = event.delta.stop_reason ?? this.#stopReason;
+        this.#stopSequence = event.delta.stop_sequence ?? this.#stopSequence;
+        // message_delta carries the final (cumulative) counts; null fields keep what message_start said.
+        for (const [key, value] of Object.entries(event.usage ?? {})) {
+          if (typeof value === 'number') (this.#usage as Record<string, number>)[key] = value;
+        }
+        break;
+      }
+      case 'message_stop': {
+        this.stopped = true;
+        yield {
+          type: 'finish',
+          stopReason: stopReasonOf(this.#stopReason),
+          usage: usageOf(this.#usage),
+          ...(this.#stopReason === 'stop_sequence' && this.#stopSequence ? { stopSequence: this.#stopSequence } : {}),
+        };
+        break;
+      }
+    }
+  }
+}

@@ -9,8 +9,8 @@ import { defineConfig, parseConfig, type Config } from '../config/load.ts';
 import type { ConfigInput, MockProviderSettings, ProviderSettings } from '../config/schema.ts';
 import { ConfigError, TokenPakError } from '../errors.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
-import { ANTHROPIC_BASE_URL } from '../providers/anthropic/anthropic-provider.ts';
-import { OPENAI_BASE_URL } from '../providers/openai/openai-provider.ts';
+import { ANTHROPIC_BASE_URL } from '../formats/anthropic-messages.ts';
+import { OPENAI_BASE_URL } from '../formats/openai-chat.ts';
 
 /** A config: the path of a YAML file, an inline config object, or a config already loaded. */
 export type ConfigOption = string | ConfigInput | Config;

@@ -14,7 +14,7 @@ import { TokenPakError } from '../errors.ts';
 import { tokenpakFormat } from '../formats/tokenpak.ts';
 import { createMemoryCallLog } from '../logs/memory-store.ts';
 import { createPricer } from '../pricing/pricing.ts';
-import { ANTHROPIC_MODEL_ALIASES } from '../providers/anthropic/translate.ts';
+import { ANTHROPIC_MODEL_ALIASES } from '../formats/anthropic-messages.ts';
 import { LOOP_HEADER } from '../util/loop.ts';
 import { createMockProvider, type MockProvider } from '../providers/mock/mock-provider.ts';
 import { createRouter } from '../router/router.ts';

@@ -5,38 +5,19 @@ import type { RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages
 import type { ChatRequest, ChatResponse, StreamEvent } from '../../canonical/types.ts';
 import type { AnthropicProviderSettings } from '../../config/schema.ts';
 import { classifyStatus, ProviderError } from '../../errors.ts';
+import {
+  ANTHROPIC_BASE_URL,
+  anthropicErrorMessage,
+  AnthropicStreamDecoder,
+  fromAnthropicResponse,
+  statusOfErrorType,
+  toAnthropicRequest,
+  type AnthropicStreamError,
+} from '../../formats/anthropic-messages.ts';
 import { redact } from '../http/redact.ts';
 import { baseUrlOf, retryOf, timeoutsOf, type HttpProviderOptions } from '../http/settings.ts';
 import { createUpstream } from '../http/upstream.ts';
 import type { CallOptions, Provider } from '../types.ts';
-import { AnthropicStreamDecoder, fromAnthropicResponse, toAnthropicRequest, type AnthropicStreamError } from './translate.ts';
-
-/** Where Anthropic's API is when neither `base_url` nor `ANTHROPIC_BASE_URL` says otherwise. */
-export const ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
-
-/** The message of an Anthropic error body, `{type: "error", error: {type, message}}`. */
-export function anthropicErrorMessage(body: unknown): string | undefined {
-  const error = (body as { error?: unknown } | null)?.error;
-  if (typeof error === 'string') return error;
-  if (error && typeof error === 'object') {
-    const { message, type } = error as { message?: unknown; type?: unknown };
-    if (typeof message === 'string') return typeof type === 'string' ? `${message} (${type})` : message;
-  }
-  return undefined;
-}
-
-/** The HTTP status an `error` event inside a stream stands for. */
-const STREAM_ERROR_STATUS: Record<string, number> = {
-  overloaded_error: 529,
-  rate_limit_error: 429,
-  api_error: 500,
-  timeout_error: 504,
-  invalid_request_error: 400,
-  authentication_error: 401,
-  permission_error: 403,
-  not_found_error: 404,
-  request_too_large: 413,
-};
 
 export function createAnthropicProvider(name: string, settings: AnthropicProviderSettings, options: HttpProviderOptions = {}): Provider {
   const baseUrl = baseUrlOf(name, settings, 'ANTHROPIC_BASE_URL', ANTHROPIC_BASE_URL, options.env);
@@ -90,7 +71,7 @@ export function createAnthropicProvider(name: string, settings: AnthropicProvide
         }
         if (event.type === 'error') {
           // Anthropic reports failures after the headers (overloaded, …) as an `error` event.
-          const status = STREAM_ERROR_STATUS[event.error?.type] ?? 500;
+          const status = statusOfErrorType(event.error?.type);
           const { code, retryable } = classifyStatus(status);
           throw new ProviderError(code, redact(`${who} failed in the middle of its answer: ${anthropicErrorMessage(event) ?? sse.data.slice(0, 200)}`, secrets), {
             provider: name,

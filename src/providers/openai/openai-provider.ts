@@ -7,26 +7,11 @@ import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { ChatRequest, ChatResponse, StreamEvent } from '../../canonical/types.ts';
 import type { OpenAIProviderSettings } from '../../config/schema.ts';
 import { ProviderError } from '../../errors.ts';
+import { fromOpenAIResponse, OPENAI_BASE_URL, openaiErrorMessage, OpenAIStreamDecoder, toOpenAIRequest } from '../../formats/openai-chat.ts';
 import { redact } from '../http/redact.ts';
 import { baseUrlOf, retryOf, timeoutsOf, type HttpProviderOptions } from '../http/settings.ts';
 import { createUpstream } from '../http/upstream.ts';
 import type { CallOptions, Provider } from '../types.ts';
-import { fromOpenAIResponse, OpenAIStreamDecoder, toOpenAIRequest } from './translate.ts';
-
-/** Where OpenAI's API is when neither `base_url` nor `OPENAI_BASE_URL` says otherwise. */
-export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
-
-/** The message of an OpenAI error body, `{error: {message, type, code}}` (some compatible servers send `{error: "text"}`). */
-export function openaiErrorMessage(body: unknown): string | undefined {
-  const error = (body as { error?: unknown } | null)?.error;
-  if (typeof error === 'string') return error;
-  if (error && typeof error === 'object') {
-    const { message, type, code } = error as { message?: unknown; type?: unknown; code?: unknown };
-    const kind = [type, code].filter((v) => typeof v === 'string' && v !== '').join('/');
-    if (typeof message === 'string') return kind ? `${message} (${kind})` : message;
-  }
-  return undefined;
-}
 
 export function createOpenAIProvider(name: string, settings: OpenAIProviderSettings, options: HttpProviderOptions = {}): Provider {
   const baseUrl = baseUrlOf(name, settings, 'OPENAI_BASE_URL', OPENAI_BASE_URL, options.env);
