@@ -25,6 +25,8 @@ export type TokenPakErrorCode =
   | 'production_guard'
   /** The call log cannot be opened, read or written. */
   | 'log_store_error'
+  /** The server is stopping: the request or stream was cut at the end of the shutdown grace period. */
+  | 'shutting_down'
   | 'internal_error';
 
 /** Options shared by every TokenPak error. */

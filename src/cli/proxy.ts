@@ -48,10 +48,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
     ...(values.host !== undefined ? { host: values.host } : {}),
   }).catch(async (error: NodeJS.ErrnoException) => {
     await log.close();
-    if (error.code === 'EADDRINUSE') {
-      throw new TokenPakError('internal_error', `Port ${port ?? config.server.port} on ${values.host ?? config.server.host} is already in use. Stop the other process, or pass --port.`, { cause: error });
-    }
-    throw error;
+    throw listenError(error, values.host ?? config.server.host, port ?? config.server.port);
   });
   const routes = Object.values(config.models).map((r) => `${r.name} → ${r.chain.map((t) => t.provider).join(' → ')}`);
   return new Promise<number>((resolve) => {
@@ -77,4 +74,18 @@ export async function proxyCommand(args: string[]): Promise<number> {
     process.on('SIGINT', stop);
     process.stdout.write(`TokenPak proxy listening on ${proxy.url} (config: ${file})\n  ${routes.join('\n  ')}\n  call log: ${describeStore(config.logs, 'sqlite')}\n`);
   });
+}
+
+/** Why the proxy could not listen, as one line that says what to change (no stack: it is not a bug). */
+function listenError(error: NodeJS.ErrnoException, host: string, port: number): TokenPakError {
+  const where = `${host}:${port}`;
+  const reasons: Record<string, string> = {
+    EADDRINUSE: `Port ${port} on ${host} is already in use. Stop the other process, or pass --port.`,
+    EACCES: `Not allowed to listen on ${where} (ports below 1024 need privileges). Pass --port with a port from 1024 up.`,
+    EADDRNOTAVAIL: `Cannot listen on ${where}: ${host} is not an address of this machine. Pass --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every interface).`,
+    ENOTFOUND: `Cannot listen on ${where}: the host name "${host}" does not resolve. Pass --host with an IP address, such as 127.0.0.1 or 0.0.0.0.`,
+    EAI_AGAIN: `Cannot listen on ${where}: the host name "${host}" could not be resolved. Pass --host with an IP address, such as 127.0.0.1 or 0.0.0.0.`,
+  };
+  const message = reasons[error.code ?? ''] ?? `Cannot listen on ${where}: ${error.message}. Check server.host and server.port, or pass --host and --port.`;
+  return new TokenPakError('internal_error', message, { cause: error });
 }

@@ -226,6 +226,27 @@ export const serverSchema = z.strictObject({
   body_limit: sizeSchema.default('4mb'),
   /** On SIGTERM/SIGINT, how long in-flight requests may take before they are cut. */
   shutdown_grace_ms: nonNegativeInt.default(10_000),
+  /**
+   * Deepest nesting of arrays and objects accepted in a request body; deeper
+   * bodies get 400 before they are parsed (real requests, tool schemas
+   * included, stay far below it).
+   */
+  max_json_depth: z.int().min(1).max(10_000).default(100),
+  /** Longest a client may take to send a request's headers, in milliseconds (slow clients are cut off with 408). */
+  headers_timeout_ms: z.int().min(1).default(60_000),
+  /** Longest a client may take to send a whole request, body included, in milliseconds (408 past it). */
+  request_timeout_ms: z.int().min(1).default(300_000),
+  /**
+   * How long an idle keep-alive connection stays open, in milliseconds. Above
+   * the usual 60 s idle timeout of load balancers and client pools, so that the
+   * client side always closes first and never reuses a connection the proxy is closing.
+   */
+  keep_alive_timeout_ms: z.int().min(1).default(65_000),
+  /** Most client connections open at once; further ones are closed at once. */
+  max_connections: z.int().min(1).default(1_000),
+}).refine((server) => server.headers_timeout_ms <= server.request_timeout_ms, {
+  path: ['headers_timeout_ms'],
+  error: 'must not be greater than request_timeout_ms (the headers are part of the request)',
 });
 
 export const logsSchema = z

@@ -16,6 +16,7 @@ import type { WireFormat } from '../formats/types.ts';
 import { isOwnRequest } from '../util/loop.ts';
 import type { RouteOutcome } from '../canonical/outcome.ts';
 import type { Router } from '../router/router.ts';
+import { nestsDeeperThan } from './json-depth.ts';
 import { jsonResponse } from './lightweight.ts';
 
 export interface AppOptions {
@@ -23,6 +24,10 @@ export interface AppOptions {
   router: Router;
   /** Called with errors that are TokenPak's own fault (500s), for the operator's log. */
   onInternalError?: (error: unknown) => void;
+  /** Called with one line when a client goes away before its request was read (nothing to answer). */
+  onClientGone?: (line: string) => void;
+  /** Aborted when a stop's grace period is over: streams still open end with an error event. */
+  shutdownSignal?: AbortSignal;
 }
 
 /** A fetch-style app. */
@@ -48,6 +53,7 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 export function createApp(options: AppOptions): App {
   const { config, router } = options;
   const limit = config.server.body_limit_bytes;
+  const maxDepth = config.server.max_json_depth;
 
   const startedAt = Date.now();
 
@@ -55,7 +61,7 @@ export function createApp(options: AppOptions): App {
     if (isOwnRequest(request.headers)) {
       throw new TokenPakError('provider_error', 'This request came from this TokenPak itself: a provider\'s base_url (or OPENAI_BASE_URL / ANTHROPIC_BASE_URL in the proxy\'s environment) points back at the proxy. Point it at the real API.', { status: 508 });
     }
-    const raw = await readJson(request, limit);
+    const raw = await readJson(request, limit, maxDepth);
     const parsed = format.parseRequest(raw, request.headers);
     const context = {
       requestId,
@@ -67,7 +73,9 @@ export function createApp(options: AppOptions): App {
     const formatHeaders = format.headers?.(renderContext);
     if (parsed.stream) {
       const stream = await router.stream(parsed.request, context);
-      const chunks = format.renderStream({ ...stream, events: cutOnDisconnect(stream.events) }, renderContext);
+      let events = cutOnDisconnect(stream.events);
+      if (options.shutdownSignal) events = endOnShutdown(events, options.shutdownSignal);
+      const chunks = format.renderStream({ ...stream, events }, renderContext);
       const body = ReadableStream.from(encodeText(chunks, options.onInternalError));
       return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders, ...outcomeHeaders(requestId, stream) } });
     }
@@ -112,13 +120,13 @@ export function createApp(options: AppOptions): App {
     async fetch(request) {
       const incoming = request.headers.get('x-request-id');
       const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-      const path = new URL(request.url).pathname.replace(/\/+$/, '') || '/';
-      // SDKs disagree on whether a base URL includes /v1 (the Anthropic SDK's does not, @ai-sdk/anthropic's
-      // does), so one ANTHROPIC_BASE_URL serves both: a path without /v1 is the /v1 endpoint.
-      const endpoint =
-        endpoints.get(path) ?? endpoints.get(`/v1${path}`) ?? (/^\/(?:v1\/)?models\/./.test(path) ? endpoints.get('/v1/models/{id}') : undefined);
       let format: WireFormat = anthropicOr(tokenpakFormat)(request);
       try {
+        const path = pathOf(request);
+        // SDKs disagree on whether a base URL includes /v1 (the Anthropic SDK's does not, @ai-sdk/anthropic's
+        // does), so one ANTHROPIC_BASE_URL serves both: a path without /v1 is the /v1 endpoint.
+        const endpoint =
+          endpoints.get(path) ?? endpoints.get(`/v1${path}`) ?? (/^\/(?:v1\/)?models\/./.test(path) ? endpoints.get('/v1/models/{id}') : undefined);
         if (!endpoint) {
           throw new TokenPakError('route_not_found', `No endpoint at ${request.method} ${path}. TokenPak serves ${[...endpoints.keys()].join(', ')}.`, { status: 404 });
         }
@@ -135,6 +143,7 @@ export function createApp(options: AppOptions): App {
       } catch (thrown) {
         const error = toTokenPakError(thrown);
         if (error.code === 'internal_error') options.onInternalError?.(thrown);
+        if (thrown instanceof ClientGone) options.onClientGone?.(`${error.detail} (${request.method} ${safePath(request)}, request ${requestId})`);
         const rendered = format.renderError(error, { requestId });
         const allow = (thrown as { allow?: string }).allow;
         return json(rendered.status, rendered.body, {
@@ -179,6 +188,41 @@ async function* cutOnDisconnect(events: AsyncIterable<StreamEvent>): AsyncGenera
   }
 }
 
+/**
+ * Ends a stream with an error event when the server stops before the stream
+ * is over, so that the client learns it was cut rather than seeing the
+ * connection drop.
+ */
+async function* endOnShutdown(events: AsyncIterable<StreamEvent>, signal: AbortSignal): AsyncGenerator<StreamEvent> {
+  const iterator = events[Symbol.asyncIterator]();
+  let onAbort!: () => void;
+  const stopped = new Promise<'stopped'>((resolve) => (onAbort = () => resolve('stopped')));
+  signal.addEventListener('abort', onAbort, { once: true });
+  let finished = false;
+  try {
+    for (;;) {
+      const step = signal.aborted ? 'stopped' : await Promise.race([iterator.next(), stopped]);
+      if (step === 'stopped') break;
+      if (step.done) {
+        finished = true;
+        return;
+      }
+      yield step.value;
+    }
+    yield {
+      type: 'error',
+      error: new TokenPakError('shutting_down', 'TokenPak is stopping and the shutdown grace period (server.shutdown_grace_ms) is over: the stream was cut. Send the request again.', {
+        status: 503,
+        retryable: true,
+      }),
+    };
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    // The router's stream records the call once it ends; a pending read ends when the connection closes.
+    if (!finished) void iterator.return?.()?.catch(() => {});
+  }
+}
+
 /** Encodes SSE text; an error while rendering errors the body, which cuts the connection. */
 async function* encodeText(chunks: AsyncIterable<string>, onInternalError?: (error: unknown) => void): AsyncGenerator<Uint8Array> {
   const encoder = new TextEncoder();
@@ -195,7 +239,7 @@ async function* encodeText(chunks: AsyncIterable<string>, onInternalError?: (err
  * sends none, so curl labels it form data), enforcing the size limit while
  * reading rather than after.
  */
-async function readJson(request: Request, limit: number): Promise<unknown> {
+async function readJson(request: Request, limit: number, maxDepth: number): Promise<unknown> {
   const declared = Number(request.headers.get('content-length') ?? NaN);
   if (declared > limit) throw tooLarge(limit);
   if (!request.body) throw new RequestError('The request has no body. Send a JSON object.');
@@ -203,7 +247,14 @@ async function readJson(request: Request, limit: number): Promise<unknown> {
   let size = 0;
   const reader = request.body.getReader();
   for (;;) {
-    const { done, value } = await reader.read();
+    let step: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      step = await reader.read();
+    } catch (error) {
+      // The body comes from the client's socket: a failure here is the client leaving mid-upload.
+      throw new ClientGone('The client closed the connection before sending the whole request body.', { cause: error });
+    }
+    const { done, value } = step;
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
@@ -214,10 +265,44 @@ async function readJson(request: Request, limit: number): Promise<unknown> {
   }
   const text = Buffer.concat(chunks, size).toString('utf8');
   if (text.trim() === '') throw new RequestError('The request body is empty. Send a JSON object.');
+  if (nestsDeeperThan(text, maxDepth)) {
+    throw new RequestError(`The request body nests arrays and objects more than ${maxDepth} levels deep. Send a flatter body, or raise server.max_json_depth in the config.`);
+  }
   try {
     return JSON.parse(text);
   } catch (error) {
     throw new RequestError(`The request body is not valid JSON (${(error as Error).message}). Send a JSON object, for example {"model": "gpt-4", "messages": [{"role": "user", "content": "Hello"}]}.`);
+  }
+}
+
+/** The client went away before its request was read: there is no one to answer, and it is not TokenPak's fault. */
+class ClientGone extends RequestError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, status: 499 });
+  }
+}
+
+/**
+ * The request's path. The URL is built from the client's Host header, so a
+ * Host that is no host (`a:99999`) is the client's error, not ours.
+ */
+function pathOf(request: Request): string {
+  let url: URL;
+  try {
+    url = new URL(request.url);
+  } catch {
+    const host = request.headers.get('host') ?? '';
+    throw new RequestError(`The Host header ${JSON.stringify(host.slice(0, 200))} is not a valid host name and port. Send this server's address, for example Host: 127.0.0.1:8000.`);
+  }
+  return url.pathname.replace(/\/+$/, '') || '/';
+}
+
+/** The path for a log line, whatever the Host header was. */
+function safePath(request: Request): string {
+  try {
+    return new URL(request.url).pathname;
+  } catch {
+    return '(unreadable URL)';
   }
 }
 

@@ -2,7 +2,7 @@
  * A running TokenPak: providers, router, call log, app and HTTP server
  * assembled from a config. Used by `tokenpak proxy` and the Vitest plugin.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/load.ts';
 import { createMemoryCallLog } from '../logs/memory-store.ts';
@@ -26,6 +26,8 @@ export interface ProxyOptions {
   providerFactory?: ProviderFactory;
   /** Receives TokenPak's own errors (500s); default: printed to stderr. */
   onInternalError?: (error: unknown) => void;
+  /** Receives one line per client that left before its request was read; default: printed to stderr. */
+  onClientGone?: (line: string) => void;
   /**
    * Handles every request in place of the app, given the app to delegate to.
    * The Vitest plugin uses it to route per-test paths to per-test apps on one port.
@@ -53,6 +55,9 @@ export interface TokenPakProxy {
   close(options?: { graceMs?: number }): Promise<void>;
 }
 
+/** How long streams cut by a stop get to send their closing error event. */
+const STREAM_END_MS = 250;
+
 /** Assembles the parts of a proxy without listening (for in-process use). */
 export function createProxyParts(options: ProxyOptions) {
   const { config } = options;
@@ -60,8 +65,11 @@ export function createProxyParts(options: ProxyOptions) {
   const providers = createProviders(config, options.providerFactory);
   const router = createRouter({ config, providers, pricer: createPricer(config.pricing), log });
   const onInternalError = options.onInternalError ?? ((error: unknown) => console.error('[tokenpak] internal error:', error));
-  const app = createApp({ config, router, onInternalError });
-  return { config, log, providers, router, app, onInternalError };
+  const onClientGone = options.onClientGone ?? ((line: string) => process.stderr.write(`[tokenpak] ${line}\n`));
+  // Aborted when a stop's grace period runs out: streams still open end with an error event in their format.
+  const shutdown = new AbortController();
+  const app = createApp({ config, router, onInternalError, onClientGone, shutdownSignal: shutdown.signal });
+  return { config, log, providers, router, app, onInternalError, shutdown };
 }
 
 /** Starts a proxy and resolves once it is listening. */
@@ -70,7 +78,18 @@ export async function startProxy(options: ProxyOptions): Promise<TokenPakProxy> 
   const host = options.host ?? parts.config.server.host;
   const middleware = options.fetch;
   const app: App = middleware ? { fetch: (request) => middleware(request, parts.app) } : parts.app;
-  const server = createServer({ keepAliveTimeout: 5_000 }, toNodeListener(app, parts.onInternalError));
+  const limits = parts.config.server;
+  const server = createServer(
+    {
+      keepAliveTimeout: limits.keep_alive_timeout_ms,
+      headersTimeout: limits.headers_timeout_ms,
+      requestTimeout: limits.request_timeout_ms,
+      // Node enforces both timeouts only when it checks its connections: check often enough for them to hold.
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(limits.headers_timeout_ms / 4))),
+    },
+    toNodeListener(app, parts.onInternalError),
+  );
+  server.maxConnections = limits.max_connections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? parts.config.server.port, host, () => {
@@ -79,9 +98,20 @@ export async function startProxy(options: ProxyOptions): Promise<TokenPakProxy> 
     });
   });
   let stopping = false;
-  // Keep-alive sockets would hold close() open: drop each one as soon as its
-  // in-flight response is done.
-  server.on('request', (_req, res) => res.once('finish', () => stopping && server.closeIdleConnections()));
+  // Answers not yet begun when a stop starts. Each is sent with `Connection:
+  // close`, so that the client opens a new connection for its next request
+  // rather than sending it on one that is about to close (and being reset).
+  const unanswered = new Set<ServerResponse>();
+  server.on('request', (_req, res) => {
+    if (stopping) res.setHeader('connection', 'close');
+    else {
+      unanswered.add(res);
+      const answered = () => unanswered.delete(res);
+      res.once('finish', answered).once('close', answered);
+    }
+    // Keep-alive sockets would hold close() open: drop each one as soon as its in-flight response is done.
+    res.once('finish', () => stopping && server.closeIdleConnections());
+  });
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   let closing: Promise<void> | undefined;
@@ -95,11 +125,20 @@ export async function startProxy(options: ProxyOptions): Promise<TokenPakProxy> 
       closing ??= (async () => {
         const graceMs = closeOptions.graceMs ?? parts.config.server.shutdown_grace_ms;
         stopping = true;
+        for (const res of unanswered) if (!res.headersSent) res.setHeader('connection', 'close');
+        unanswered.clear();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        // At the end of the grace period, open streams first get an error event in their own format;
+        // whatever is still open a moment later is cut.
+        let cut: NodeJS.Timeout | undefined;
+        const timer = setTimeout(() => {
+          parts.shutdown.abort();
+          cut = setTimeout(() => server.closeAllConnections(), STREAM_END_MS);
+        }, graceMs);
         await closed;
         clearTimeout(timer);
+        clearTimeout(cut);
         await parts.log.close();
         await Promise.all([...parts.providers.values()].map((p) => p.close?.()));
       })();

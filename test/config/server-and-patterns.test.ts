@@ -15,6 +15,11 @@ describe('config server section', () => {
       body_limit: '4mb',
       body_limit_bytes: 4_000_000,
       shutdown_grace_ms: 10_000,
+      max_json_depth: 100,
+      headers_timeout_ms: 60_000,
+      request_timeout_ms: 300_000,
+      keep_alive_timeout_ms: 65_000,
+      max_connections: 1_000,
     });
   });
 
