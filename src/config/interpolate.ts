@@ -6,7 +6,12 @@
  * - `${VAR-default}`: the default only when VAR is unset.
  * - `$${`: a literal `${`.
  */
-import type { SourcePosition } from './yaml-source.ts';
+
+/** A position in the config file (1-based). */
+export interface SourcePosition {
+  line: number;
+  column: number;
+}
 
 /** A `${VAR}` reference that had no value and no default. */
 export interface UnsetVariable {

@@ -5,13 +5,9 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parse as parseYamlValue, parseDocument, Scalar } from 'yaml';
 import type { Document, Node } from 'yaml';
 import type { ConfigIssue } from '../errors.ts';
-import { interpolate, type UnsetVariable } from './interpolate.ts';
+import { interpolate, type SourcePosition, type UnsetVariable } from './interpolate.ts';
 
-/** A position in the config file (1-based). */
-export interface SourcePosition {
-  line: number;
-  column: number;
-}
+export type { SourcePosition } from './interpolate.ts';
 
 /** Where a value and its key stand in the file, and how to name its path. */
 export interface SourceEntry {
