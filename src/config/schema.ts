@@ -9,9 +9,13 @@ import { DURATION_PATTERN } from '../util/time.ts';
 
 const nonNegativeInt = z.int().min(0);
 
-/** What an injected mock failure is: an HTTP status, a timeout, or a dropped connection. */
-export const failureKindSchema = z.union([z.literal([429, 500, 503, 529]), z.literal(['timeout', 'disconnect'])], {
-  error: 'must be one of 429, 500, 503, 529, "timeout" or "disconnect"',
+/**
+ * What an injected mock failure is: an HTTP error status (429, 500, 502, 503,
+ * 529, … any of 400 to 599), a timeout, or a dropped connection.
+ */
+const FAILURE_KINDS = 'must be an HTTP error status from 400 to 599 (such as 429, 500, 502, 503 or 529), "timeout" or "disconnect"';
+export const failureKindSchema = z.union([z.int().min(400, { error: FAILURE_KINDS }).max(599, { error: FAILURE_KINDS }), z.literal(['timeout', 'disconnect'])], {
+  error: FAILURE_KINDS,
 });
 export type FailureKind = z.output<typeof failureKindSchema>;
 
@@ -47,15 +51,18 @@ const answerPartSchema = z.union([
 ]);
 
 /** An error a canned answer returns instead of content. */
-export const answerErrorSchema = z.union([
-  failureKindSchema,
-  z.strictObject({
-    /** HTTP status, 400 to 599. */
-    status: z.int().min(400).max(599),
-    /** Message the client receives. */
-    message: z.string().optional(),
-  }),
-]);
+export const answerErrorSchema = z.union(
+  [
+    failureKindSchema,
+    z.strictObject({
+      /** HTTP status, 400 to 599. */
+      status: z.int().min(400).max(599),
+      /** Message the client receives. */
+      message: z.string().optional(),
+    }),
+  ],
+  { error: 'must be an HTTP error status from 400 to 599, "timeout", "disconnect" or {status, message}' },
+);
 
 /** A canned answer in object form: text, tool calls, content parts, or an error. */
 export const answerObjectSchema = z

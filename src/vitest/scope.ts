@@ -10,7 +10,7 @@ import type { ProviderSettings } from '../config/schema.ts';
 import { createMemoryCallLog } from '../logs/memory-store.ts';
 import type { AttemptRecord, CallLogStore, CallRecord } from '../logs/types.ts';
 import type { AnswerSource } from '../providers/mock/answers.ts';
-import type { MockCall, MockFailure, MockProvider } from '../providers/mock/mock-provider.ts';
+import { createMockProvider, type MockCall, type MockFailure, type MockProvider } from '../providers/mock/mock-provider.ts';
 import { createProvider } from '../providers/registry.ts';
 import type { CallOptions, Provider } from '../providers/types.ts';
 import type { App } from '../server/app.ts';
@@ -104,12 +104,14 @@ export function createScope(init: ScopeInit): Scope {
   // Checked now, so that a bad option fails where it was given, not at the first request.
   const checked = prepareConfig(init.config, init.options, simulated, () => 'http://127.0.0.1/');
   const upstreams = new Map<string, SimulatedUpstream>();
-  for (const [name, settings] of simulated) upstreams.set(name, simulator.register(id, name, checked.providers[name]!, settings, checked));
+  const notes: string[] = [];
+  // A mock told what its routes send it warns (in the transcript) about answers set for a model it never gets.
+  const warn = (message: string) => notes.push(`warning: ${message}`);
+  for (const [name, settings] of simulated) upstreams.set(name, simulator.register(id, name, checked.providers[name]!, settings, checked, warn));
 
   const mocks = new Map<string, MockProvider>();
   const details = new Map<string, AttemptDetail[]>();
   const calls: TokenPakCall[] = [];
-  const notes: string[] = [];
   const waiters = new Set<() => void>();
   const log = createMemoryCallLog();
   log.subscribe((record) => {
@@ -129,7 +131,7 @@ export function createScope(init: ScopeInit): Scope {
   const factory = (name: string, settings: ProviderSettings): Provider => {
     const existing = created.get(name);
     if (existing) return existing;
-    const provider = createProvider(name, settings);
+    const provider = settings.type === 'mock' ? createMockProvider(name, settings, { servedModels: modelsSentTo(checked, name), onWarning: warn }) : createProvider(name, settings);
     if (provider.type === 'mock') mocks.set(name, provider as MockProvider);
     const wrapped = instrument(provider, note, provider.type === 'mock' ? (provider as MockProvider) : undefined, upstreams.get(name));
     created.set(name, wrapped);
@@ -202,6 +204,13 @@ export function createScope(init: ScopeInit): Scope {
       await log.close();
     },
   };
+}
+
+/** The upstream model names the config's routes send to a provider. */
+function modelsSentTo(config: Config, provider: string): string[] {
+  const models = new Set<string>();
+  for (const route of Object.values(config.models)) for (const target of route.chain) if (target.provider === provider) models.add(target.model);
+  return [...models];
 }
 
 /** Wraps a provider to see each attempt's request, answer and mock call, keyed by request id. */

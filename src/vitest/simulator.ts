@@ -35,7 +35,8 @@ export interface SimulatedUpstream {
 export interface Simulator {
   /** The simulator's URL; starts its server on first use. */
   url(): Promise<string>;
-  register(scopeId: string, provider: string, settings: ProviderSettings, mock: MockProviderSettings, config: Config): SimulatedUpstream;
+  /** `onWarning` gets the stand-in mock's warnings (answers set for a model the provider is never asked for). */
+  register(scopeId: string, provider: string, settings: ProviderSettings, mock: MockProviderSettings, config: Config, onWarning?: (message: string) => void): SimulatedUpstream;
   unregister(scopeId: string): void;
   close(): Promise<void>;
 }
@@ -80,7 +81,7 @@ export function createSimulator(onInternalError: (error: unknown) => void): Simu
       return starting;
     },
 
-    register(scopeId, provider, settings, mockSettings, config) {
+    register(scopeId, provider, settings, mockSettings, config, onWarning) {
       // The stand-in routes every upstream model name the config asks this provider for, under the
       // name the provider sends too (Anthropic's dated aliases), to the config's name, so that mock
       // answers keyed by the config's model names match.
@@ -94,7 +95,8 @@ export function createSimulator(onInternalError: (error: unknown) => void): Simu
         }
       }
       const simConfig = defineConfig({ providers: { [provider]: { type: 'mock' } }, models });
-      const mock = createMockProvider(provider, mockSettings);
+      const served = [...new Set(Object.values(models).map((target) => target.model))];
+      const mock = createMockProvider(provider, mockSettings, { servedModels: served, ...(onWarning ? { onWarning } : {}) });
       const router = createRouter({
         config: simConfig,
         providers: new Map([[provider, mock]]),

@@ -57,6 +57,6 @@ export function renderTranscript(label: string, calls: readonly TokenPakCall[], 
   const lines = [`${TRANSCRIPT_MARK} of ${label}: ${count}${url ? ` (TokenPak at ${url})` : ''}`];
   if (calls.length === 0) lines.push('  (no call reached this TokenPak)');
   calls.forEach((call, i) => lines.push(describeCall(call, i)));
-  for (const note of notes) lines.push(`  note: ${note}`);
+  for (const note of notes) lines.push(note.startsWith('warning: ') ? `  ${note}` : `  note: ${note}`);
   return lines.join('\n');
 }

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChatRequest, ChatResponse, StreamEvent, TextPart, ToolCallPart } from '../../canonical/types.ts';
 import { lastUserText } from '../../canonical/types.ts';
 import type { AnswerSpec, FailureKind, LatencySetting, MockProviderSettings } from '../../config/schema.ts';
-import { ProviderError, TokenPakError } from '../../errors.ts';
+import { classifyStatus, ProviderError, TokenPakError } from '../../errors.ts';
 import type { CallOptions, Provider } from '../types.ts';
 import {
   answerContent,
@@ -27,6 +27,16 @@ import {
   type MockAnswers,
   type MockModelAnswers,
 } from './answers.ts';
+import {
+  answerProblems,
+  checkFailNext,
+  checkSetDefault,
+  checkSetPatterns,
+  checkSettingChanges,
+  controlError,
+  unservedModelWarning,
+  type RuntimeSettingKey,
+} from './control-checks.ts';
 import { draw, hash32 } from './random.ts';
 import { estimateInputTokens, estimateOutputTokens } from './tokens.ts';
 
@@ -34,10 +44,18 @@ import { estimateInputTokens, estimateOutputTokens } from './tokens.ts';
 export type MockFailure = FailureKind | { status: number; message?: string };
 
 /** Settings that can be changed at run time (by tests). */
-export type MockRuntimeSettings = Pick<
-  MockProviderSettings,
-  'latency_ms' | 'chunk_delay_ms' | 'failure_rate' | 'failure' | 'seed' | 'disconnect_after_chunks' | 'timeout_ms'
->;
+export type MockRuntimeSettings = Pick<MockProviderSettings, RuntimeSettingKey>;
+
+/** How a mock is told about its surroundings (the Vitest plugin sets these). */
+export interface MockProviderOptions {
+  /**
+   * The model names routes send to this mock. When given, answers set at run
+   * time for any other model (a typo, usually) raise a warning.
+   */
+  servedModels?: readonly string[];
+  /** Receives warnings about run-time changes (default: none are reported). */
+  onWarning?: (message: string) => void;
+}
 
 /** One call the mock received, kept for assertions and transcripts. */
 export interface MockCall {
@@ -68,11 +86,16 @@ export interface MockProvider extends Provider {
   readonly calls: readonly MockCall[];
   /** Current settings (config values with run-time changes applied). */
   readonly settings: Readonly<MockRuntimeSettings>;
-  /** Changes settings from now on. */
+  /**
+   * Changes settings from now on. Checked against the config file's schema: an
+   * unknown key, or a value the config would refuse, throws a `config_invalid`
+   * TokenPakError that names the mistake and changes nothing.
+   */
   configure(changes: Partial<MockRuntimeSettings>): void;
   /**
    * Adds patterns for a model (`*` for every model without its own entry),
-   * tried before the existing ones, or instead of them with `replace`.
+   * tried before the existing ones, or instead of them with `replace`. Answers
+   * are checked as in a config file (a function's answer when it answers).
    */
   setPatterns(
     model: string,
@@ -124,7 +147,7 @@ export const MAX_KEPT_CALLS = 1000;
 const DEFAULT_MOCK_TIMEOUT_MS = 30_000;
 
 /** Creates a mock provider from its config settings. */
-export function createMockProvider(name: string, settings: MockProviderSettings): MockProvider {
+export function createMockProvider(name: string, settings: MockProviderSettings, options: MockProviderOptions = {}): MockProvider {
   let state = initialState(settings);
   let calls: MockCall[] = [];
   let callCount = 0;
@@ -140,36 +163,36 @@ export function createMockProvider(name: string, settings: MockProviderSettings)
     } else {
       answer = answers as MockAnswer;
     }
-    return typeof answer === 'function' ? answer(request) : answer;
+    if (typeof answer !== 'function') return answer;
+    const produced = answer(request);
+    // A function's answer is only known now: check it as a config answer would be.
+    const problems = answerProblems(produced, 'the answer');
+    if (problems.length > 0) throw controlError(name, 'an answer function returned an answer it cannot give', problems);
+    return produced;
+  };
+
+  const warnUnserved = (call: string, model: string) => {
+    const warning = unservedModelWarning(name, call, model, options.servedModels);
+    if (warning) options.onWarning?.(warning);
   };
 
   const latencyFor = (setting: LatencySetting, index: number): number =>
     typeof setting === 'number' ? setting : setting.min + Math.floor(draw(state.settings.seed, index, 'latency') * (setting.max - setting.min + 1));
 
   const failureError = (failure: MockFailure, why: string): ProviderError => {
-    if (typeof failure === 'object') {
-      const status = failure.status;
-      return new ProviderError(status === 429 ? 'rate_limited' : status === 529 ? 'provider_overloaded' : status >= 500 ? 'provider_error' : 'invalid_request', failure.message ?? `Mock provider "${name}" returned HTTP ${status} (${why}).`, {
-        provider: name,
-        status,
-        retryable: status === 429 || status >= 500 || status === 408,
-        ...(status === 429 ? { retryAfterSeconds: 1 } : {}),
-      });
-    }
     const fix = why.startsWith('failure_rate') ? ' Set failure_rate: 0 to turn injected failures off.' : '';
-    switch (failure) {
-      case 429:
-        return new ProviderError('rate_limited', `Mock provider "${name}" simulated a rate limit (HTTP 429, ${why}).${fix}`, { provider: name, status: 429, retryable: true, retryAfterSeconds: 1 });
-      case 529:
-        return new ProviderError('provider_overloaded', `Mock provider "${name}" simulated an overload (HTTP 529, ${why}).${fix}`, { provider: name, status: 529, retryable: true });
-      case 500:
-      case 503:
-        return new ProviderError('provider_error', `Mock provider "${name}" simulated a server error (HTTP ${failure}, ${why}).${fix}`, { provider: name, status: failure, retryable: true });
-      case 'timeout':
-        return new ProviderError('provider_timeout', `Mock provider "${name}" simulated a timeout after ${state.settings.timeout_ms ?? DEFAULT_MOCK_TIMEOUT_MS} ms (${why}).${fix}`, { provider: name, status: 504, retryable: true });
-      case 'disconnect':
-        return new ProviderError('provider_connection_error', `Mock provider "${name}" simulated a dropped connection (${why}).${fix}`, { provider: name, status: 502, retryable: true, dropsConnection: true });
+    if (failure === 'timeout') {
+      return new ProviderError('provider_timeout', `Mock provider "${name}" simulated a timeout after ${state.settings.timeout_ms ?? DEFAULT_MOCK_TIMEOUT_MS} ms (${why}).${fix}`, { provider: name, status: 504, retryable: true });
     }
+    if (failure === 'disconnect') {
+      return new ProviderError('provider_connection_error', `Mock provider "${name}" simulated a dropped connection (${why}).${fix}`, { provider: name, status: 502, retryable: true, dropsConnection: true });
+    }
+    // Any status fails as a real API answering it would: same code, same retryability.
+    const status = typeof failure === 'object' ? failure.status : failure;
+    const { code, retryable } = classifyStatus(status);
+    const what = status === 429 ? 'a rate limit' : status === 529 ? 'an overload' : status >= 500 ? 'a server error' : 'a client error';
+    const message = typeof failure === 'object' && failure.message !== undefined ? failure.message : `Mock provider "${name}" simulated ${what} (HTTP ${status}, ${why}).${fix}`;
+    return new ProviderError(code, message, { provider: name, status, retryable, ...(status === 429 ? { retryAfterSeconds: 1 } : {}) });
   };
 
   interface Plan {
@@ -304,19 +327,23 @@ export function createMockProvider(name: string, settings: MockProviderSettings)
     },
 
     configure(changes) {
-      state.settings = { ...state.settings, ...changes };
+      state.settings = { ...state.settings, ...(checkSettingChanges(name, changes) as Partial<MockRuntimeSettings>) };
     },
-    setPatterns(model, patterns, options = {}) {
-      const entries = Array.isArray(patterns) ? patterns : Object.entries(patterns);
-      const compiled = entries.map(([key, answers]) => compilePattern(key as string | RegExp, answers as MockAnswers));
+    setPatterns(model, patterns, setOptions) {
+      const entries = checkSetPatterns(name, model, patterns, setOptions);
+      const compiled = entries.map(([key, answers]) => compilePattern(key, answers as MockAnswers));
       const current = state.answers.get(model) ?? { patterns: [] };
-      state.answers.set(model, { ...current, patterns: options.replace ? compiled : [...compiled, ...current.patterns] });
+      state.answers.set(model, { ...current, patterns: setOptions?.replace ? compiled : [...compiled, ...current.patterns] });
+      warnUnserved(`setPatterns(${JSON.stringify(model)}, …)`, model);
     },
     setDefault(model, answers) {
+      checkSetDefault(name, model, answers);
       const current = state.answers.get(model) ?? { patterns: [] };
       state.answers.set(model, { ...current, default: answers });
+      warnUnserved(`setDefault(${JSON.stringify(model)}, …)`, model);
     },
     failNext(count, failure) {
+      checkFailNext(name, count, failure);
       for (let i = 0; i < count; i++) state.pending.push(failure ?? state.settings.failure);
     },
     checkpoint() {
