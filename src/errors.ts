@@ -27,6 +27,12 @@ export type TokenPakErrorCode =
   | 'log_store_error'
   /** The server is stopping: the request or stream was cut at the end of the shutdown grace period. */
   | 'shutting_down'
+  /** The provider does not offer this endpoint (for example embeddings on Anthropic). */
+  | 'unsupported_endpoint'
+  /** A server-held conversation (`previous_response_id`, an Anthropic thread) is not stored (any more). */
+  | 'conversation_not_found'
+  /** A server-held conversation cannot be used as asked (already continued, changed fields, too large). */
+  | 'conversation_rejected'
   | 'internal_error';
 
 /** Options shared by every TokenPak error. */
@@ -193,4 +199,30 @@ export function toTokenPakError(error: unknown): TokenPakError {
     status: 500,
     cause: error,
   });
+}
+
+/**
+ * A server-held conversation (Responses `previous_response_id`, an Anthropic
+ * message thread) that cannot be used as asked. `wireCode` is the API's own
+ * machine-readable code, which SDKs act on: Anthropic's `error.details.error_code`
+ * (`thread_not_found` makes the SDK replay the full history under a new thread,
+ * `thread_unsupported_request` makes its tool runner continue unthreaded), or
+ * OpenAI's `error.code` (`previous_response_not_found`).
+ */
+export class ConversationError extends RequestError {
+  /** The API's error code, for example `thread_not_found`. */
+  readonly wireCode: string;
+  /** Further machine-readable details the API sends with that code (Anthropic's `unsupported`). */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(
+    code: 'conversation_not_found' | 'conversation_rejected',
+    message: string,
+    options: { wireCode: string; status?: number; param?: string; details?: Record<string, unknown> },
+  ) {
+    super(message, { code, status: options.status ?? 400, ...(options.param ? { param: options.param } : {}) });
+    this.name = 'ConversationError';
+    this.wireCode = options.wireCode;
+    this.details = options.details ?? {};
+  }
 }

@@ -4,7 +4,7 @@
  */
 import type { ResolvedRoute } from '../config/load.ts';
 import type { AttemptRecord, CallRecord } from '../logs/types.ts';
-import type { ChatResponse, StreamEvent } from './types.ts';
+import type { ChatResponse, EmbeddingResponse, StreamEvent } from './types.ts';
 
 /** Who answered, and how. */
 export interface RouteOutcome {
@@ -35,4 +35,16 @@ export interface RoutedStream extends RouteOutcome {
   events: AsyncIterable<StreamEvent>;
   /** Resolves with the call record once the stream has ended and been logged. */
   done: Promise<CallRecord>;
+}
+
+/** Embeddings with their routing outcome. */
+export interface RoutedEmbeddings extends RouteOutcome {
+  response: EmbeddingResponse;
+  /** Cost of all attempts in US cents; null when a price is unknown. */
+  costCents: number | null;
+}
+
+/** A token count with its routing outcome. */
+export interface RoutedCount extends RouteOutcome {
+  inputTokens: number;
 }

@@ -223,3 +223,23 @@ export async function collectStream(events: AsyncIterable<StreamEvent>): Promise
   }
   throw new Error('Stream ended without a finish event');
 }
+
+/** An embeddings request, whatever wire format it arrived in. */
+export interface EmbeddingRequest {
+  /** The model name: the route name at the router, the upstream model name at a provider. */
+  model: string;
+  /** What to embed, one vector each, in order: texts, or token-id arrays as the client sent them. */
+  input: Array<string | number[]>;
+  /** Length of each vector, when the client asked for one (OpenAI's `dimensions`). */
+  dimensions?: number;
+}
+
+/** Vectors from a provider. */
+export interface EmbeddingResponse {
+  /** Upstream model that answered. */
+  model: string;
+  /** One vector per input, in input order. */
+  embeddings: number[][];
+  /** Embeddings have input tokens only. */
+  usage: { inputTokens: number };
+}

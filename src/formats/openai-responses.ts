@@ -409,3 +409,42 @@ export const openaiResponsesFormat: WireFormat = {
 
   ...openaiErrorsAndModels,
 };
+
+/**
+ * The body of an upstream `POST /responses/input_tokens` for a canonical
+ * request: its input items, instructions and function tools.
+ */
+export function toResponsesInputTokensRequest(request: ChatRequest): Record<string, unknown> {
+  const input: unknown[] = [];
+  for (const message of request.messages) {
+    const parts: unknown[] = [];
+    const flush = () => {
+      if (parts.length > 0) input.push({ role: message.role === 'assistant' ? 'assistant' : 'user', content: parts.splice(0) });
+    };
+    for (const part of message.content) {
+      switch (part.type) {
+        case 'text':
+          parts.push({ type: message.role === 'assistant' ? 'output_text' : 'input_text', text: part.text });
+          break;
+        case 'image':
+          parts.push({ type: 'input_image', image_url: part.url });
+          break;
+        case 'tool-call':
+          flush();
+          input.push({ type: 'function_call', call_id: part.id, name: part.name, arguments: part.arguments });
+          break;
+        case 'tool-result':
+          flush();
+          input.push({ type: 'function_call_output', call_id: part.toolCallId, output: part.content });
+          break;
+      }
+    }
+    flush();
+  }
+  const body: Record<string, unknown> = { model: request.model, input };
+  if (request.system) body.instructions = request.system;
+  if (request.tools?.length) {
+    body.tools = request.tools.map((tool) => ({ type: 'function', name: tool.name, ...(tool.description ? { description: tool.description } : {}), parameters: tool.parameters }));
+  }
+  return body;
+}

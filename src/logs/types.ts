@@ -5,8 +5,11 @@
  */
 import type { ProviderType } from '../config/schema.ts';
 
-/** The wire format a client spoke. */
+/** The chat wire format a client spoke. */
 export type ClientFormat = 'tokenpak' | 'openai-chat' | 'openai-responses' | 'anthropic-messages';
+
+/** What a logged call was: a chat request in one of the {@link ClientFormat}s, or an OpenAI embeddings request. */
+export type CallFormat = ClientFormat | 'openai-embeddings';
 
 /** One try of one provider within a call. */
 export interface AttemptRecord {
@@ -37,7 +40,7 @@ export interface CallRecord {
   id: string;
   /** Start time, epoch milliseconds. */
   startedAt: number;
-  clientFormat: ClientFormat;
+  clientFormat: CallFormat;
   /** Model name the client asked for. */
   model: string;
   /** Provider that answered; null when none did. */

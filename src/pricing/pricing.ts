@@ -131,6 +131,11 @@ export const BUILT_IN_PRICES: PriceTable = {
   'gpt-3.5-turbo-16k': p(300, 400),
   'gpt-3.5-turbo-instruct': p(150, 200),
 
+  // Embeddings (input only)
+  'text-embedding-3-small': p(2, 0),
+  'text-embedding-3-large': p(13, 0),
+  'text-embedding-ada-002': p(10, 0),
+
   // Anthropic: Claude 5 family
   'claude-fable-5-1': p(1000, 5000),
   'claude-opus-5-5': p(400, 2000, 20),

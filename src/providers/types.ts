@@ -4,7 +4,7 @@
  * A provider sees only canonical requests: never the HTTP server, its request
  * object, or the client's wire format.
  */
-import type { ChatRequest, ChatResponse, StreamEvent } from '../canonical/types.ts';
+import type { ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, StreamEvent } from '../canonical/types.ts';
 import type { ProviderType } from '../config/schema.ts';
 
 /** Per-call options. */
@@ -33,6 +33,20 @@ export interface Provider {
    * iterator and ends the stream.
    */
   stream(request: ChatRequest, options?: CallOptions): AsyncIterable<StreamEvent>;
+  /**
+   * Embedding vectors, one per input, for providers that offer them (the mock,
+   * OpenAI). A provider without embeddings leaves this out or rejects with a
+   * retryable `unsupported_endpoint` error, so that the router tries the
+   * route's next provider. Failures reject as `complete()`'s do.
+   */
+  embed?(request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResponse>;
+  /**
+   * The input tokens `request` would cost, from the upstream's own counting
+   * endpoint where it has one (Anthropic `count_tokens`, OpenAI
+   * `responses/input_tokens`), or the provider's estimate (the mock). Nothing is
+   * generated and nothing is billed.
+   */
+  countTokens?(request: ChatRequest, options?: CallOptions): Promise<number>;
   /** Releases connections and timers. */
   close?(): Promise<void>;
 }

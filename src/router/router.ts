@@ -4,12 +4,12 @@
  * Every attempt is recorded, and every call goes to the call log.
  */
 import { randomUUID } from 'node:crypto';
-import type { RoutedResponse, RoutedStream } from '../canonical/outcome.ts';
-import type { ChatRequest, ChatResponse, StreamEvent, Usage } from '../canonical/types.ts';
+import type { RoutedCount, RoutedEmbeddings, RoutedResponse, RoutedStream } from '../canonical/outcome.ts';
+import type { ChatRequest, ChatResponse, EmbeddingRequest, StreamEvent, Usage } from '../canonical/types.ts';
 import { StreamAccumulator } from '../canonical/types.ts';
 import type { Config, ResolvedRoute, RouteTarget } from '../config/load.ts';
 import { RoutingError, TokenPakError, toTokenPakError } from '../errors.ts';
-import type { AttemptRecord, CallLogStore, CallRecord, ClientFormat } from '../logs/types.ts';
+import type { AttemptRecord, CallFormat, CallLogStore, CallRecord } from '../logs/types.ts';
 import type { Pricer } from '../pricing/pricing.ts';
 import type { Provider } from '../providers/types.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
@@ -18,7 +18,7 @@ import { didYouMean } from '../util/did-you-mean.ts';
 export interface RouteContext {
   /** Request id; generated when absent. */
   requestId?: string;
-  clientFormat: ClientFormat;
+  clientFormat: CallFormat;
   /** Aborted when the client goes away. */
   signal?: AbortSignal;
   /** The request as the client sent it, kept only when `logs.capture_bodies` is on. */
@@ -40,7 +40,20 @@ export interface Router {
   resolve(model: string): ResolvedRoute;
   complete(request: ChatRequest, context: RouteContext): Promise<RoutedResponse>;
   stream(request: ChatRequest, context: RouteContext): Promise<RoutedStream>;
+  /**
+   * Embedding vectors from the route's chain, falling back like `complete()`;
+   * a provider without embeddings counts as a failed, retryable attempt. The
+   * call is logged and priced (input tokens only).
+   */
+  embed(request: EmbeddingRequest, context: RouteContext): Promise<RoutedEmbeddings>;
+  /**
+   * The input tokens of a chat request, from the first provider of the chain
+   * that can count them (falling back like `complete()`). Counting is free, so
+   * it is not logged as a call.
+   */
+  countTokens(request: ChatRequest, context: RouteContext): Promise<RoutedCount>;
 }
+
 
 export function createRouter(options: RouterOptions): Router {
   const { config, providers, pricer, log } = options;
@@ -130,7 +143,7 @@ export function createRouter(options: RouterOptions): Router {
     return call;
   };
 
-  return {
+  const router: Router = {
     routes,
     resolve,
 
@@ -250,7 +263,103 @@ export function createRouter(options: RouterOptions): Router {
       record(base, { ok: false, error });
       throw error;
     },
+
+    async embed(request, context) {
+      const route = resolve(request.model);
+      const requestId = context.requestId ?? randomUUID();
+      const startedAt = Date.now();
+      const started = performance.now();
+      const outcome = await alongChain(route, requestId, context, 'embeddings', (provider, target, options) =>
+        provider.embed ? provider.embed({ ...request, model: target.model }, options) : undefined,
+        (response) => ({ inputTokens: response.usage.inputTokens, outputTokens: 0 }),
+      );
+      const call: CallRecord = {
+        id: requestId,
+        startedAt,
+        clientFormat: context.clientFormat,
+        model: request.model,
+        provider: outcome.ok ? outcome.provider.name : null,
+        upstreamModel: outcome.ok ? outcome.target.model : null,
+        outcome: outcome.ok ? 'ok' : 'error',
+        status: outcome.ok ? 200 : outcome.error.status,
+        latencyMs: elapsed(started),
+        inputTokens: outcome.ok ? outcome.value.usage.inputTokens : 0,
+        outputTokens: 0,
+        costCents: sumCost(outcome.attempts),
+        stream: false,
+        attempts: outcome.attempts,
+      };
+      if (!outcome.ok) {
+        call.errorCode = outcome.error.code;
+        call.errorMessage = outcome.error.detail;
+      }
+      // Vectors are large and say nothing a reader of the log needs: only the request is kept.
+      if (captureBodies && context.rawBody !== undefined) call.requestBody = context.rawBody;
+      log.append(call);
+      if (!outcome.ok) throw outcome.error;
+      return {
+        requestId,
+        route,
+        provider: outcome.provider.name,
+        upstreamModel: outcome.value.model || outcome.target.model,
+        attempts: outcome.attempts,
+        response: outcome.value,
+        costCents: call.costCents,
+      };
+    },
+
+    async countTokens(request, context) {
+      const route = resolve(request.model);
+      const requestId = context.requestId ?? randomUUID();
+      const outcome = await alongChain(route, requestId, context, 'token counting', (provider, target, options) =>
+        provider.countTokens ? provider.countTokens({ ...request, model: target.model }, options) : undefined,
+        () => ({ inputTokens: 0, outputTokens: 0 }),
+      );
+      if (!outcome.ok) throw outcome.error;
+      return { requestId, route, provider: outcome.provider.name, upstreamModel: outcome.target.model, attempts: outcome.attempts, inputTokens: outcome.value };
+    },
   };
+  return router;
+
+  /**
+   * Tries `call` on each provider of the route in turn until one succeeds or
+   * one fails for good: the attempt loop of the calls that are neither chat
+   * answers nor streams. `call` returns undefined for a provider that lacks
+   * the endpoint, which is a retryable failure.
+   */
+  async function alongChain<T>(
+    route: ResolvedRoute,
+    requestId: string,
+    context: RouteContext,
+    what: string,
+    call: (provider: Provider, target: RouteTarget, options: { requestId: string; signal?: AbortSignal }) => Promise<T> | undefined,
+    usageOf: (value: T) => Usage,
+  ): Promise<
+    | { ok: true; value: T; provider: Provider; target: RouteTarget; attempts: AttemptRecord[] }
+    | { ok: false; error: RoutingError; attempts: AttemptRecord[] }
+  > {
+    const attempts: AttemptRecord[] = [];
+    let last: TokenPakError | undefined;
+    for (const target of route.chain) {
+      if (context.signal?.aborted) break;
+      const provider = providerFor(target);
+      const attemptStarted = performance.now();
+      try {
+        const pending = call(provider, target, { requestId, ...(context.signal ? { signal: context.signal } : {}) });
+        if (pending === undefined) {
+          throw new TokenPakError('unsupported_endpoint', `Provider "${provider.name}" (type ${provider.type}) does not offer ${what}. Route this model to a provider that does.`, { status: 400, retryable: true, provider: provider.name });
+        }
+        const value = await pending;
+        attempts.push(okAttempt(provider, target, usageOf(value), attemptStarted));
+        return { ok: true, value, provider, target, attempts };
+      } catch (thrown) {
+        last = withProvider(toTokenPakError(thrown), provider.name);
+        attempts.push(failedAttempt(provider, target, last, attemptStarted));
+        if (!last.retryable) break;
+      }
+    }
+    return { ok: false, error: new RoutingError(last ?? cancelled(), attempts, route.name, requestId), attempts };
+  }
 }
 
 function elapsed(since: number): number {

@@ -9,6 +9,7 @@ import { ProviderError, RequestError, TokenPakError, toTokenPakError } from '../
 import type { StreamEvent } from '../canonical/types.ts';
 import { anthropicMessagesFormat } from '../formats/anthropic-messages.ts';
 import { openaiChatFormat } from '../formats/openai-chat.ts';
+import { parseEmbeddingRequest, renderEmbeddings } from '../formats/openai-embeddings.ts';
 import { openaiResponsesFormat } from '../formats/openai-responses.ts';
 import { SSE_HEADERS } from '../formats/sse.ts';
 import { tokenpakFormat } from '../formats/tokenpak.ts';
@@ -58,9 +59,7 @@ export function createApp(options: AppOptions): App {
   const startedAt = Date.now();
 
   const chat: Handler = async (request, { requestId, format }) => {
-    if (isOwnRequest(request.headers)) {
-      throw new TokenPakError('provider_error', 'This request came from this TokenPak itself: a provider\'s base_url (or OPENAI_BASE_URL / ANTHROPIC_BASE_URL in the proxy\'s environment) points back at the proxy. Point it at the real API.', { status: 508 });
-    }
+    refuseOwnRequest(request);
     const raw = await readJson(request, limit, maxDepth);
     const parsed = format.parseRequest(raw, request.headers);
     const context = {
@@ -82,6 +81,22 @@ export function createApp(options: AppOptions): App {
     const result = await router.complete(parsed.request, context);
     return json(200, format.renderResponse(result, renderContext), {
       ...formatHeaders,
+      ...outcomeHeaders(requestId, result),
+      'x-tokenpak-cost-cents': result.costCents === null ? 'unknown' : String(result.costCents),
+    });
+  };
+
+  const embeddings: Handler = async (request, { requestId }) => {
+    refuseOwnRequest(request);
+    const raw = await readJson(request, limit, maxDepth);
+    const { request: parsed, encoding } = parseEmbeddingRequest(raw);
+    const result = await router.embed(parsed, {
+      requestId,
+      clientFormat: 'openai-embeddings',
+      signal: request.signal,
+      ...(config.logs.capture_bodies ? { rawBody: raw } : {}),
+    });
+    return json(200, renderEmbeddings(result, encoding), {
       ...outcomeHeaders(requestId, result),
       'x-tokenpak-cost-cents': result.costCents === null ? 'unknown' : String(result.costCents),
     });
@@ -112,6 +127,8 @@ export function createApp(options: AppOptions): App {
     ['/v1/messages', { format: anthropicOr(tokenpakFormat), methods: { POST: chat } }],
     ['/v1/chat/completions', { format: () => openaiChatFormat, methods: { POST: chat } }],
     ['/v1/responses', { format: () => openaiResponsesFormat, methods: { POST: chat } }],
+    // Embeddings are OpenAI's API only (Anthropic has none); errors come in OpenAI's shape.
+    ['/v1/embeddings', { format: () => openaiChatFormat, methods: { POST: embeddings } }],
     ['/v1/models', { format: anthropicOr(openaiChatFormat), methods: { GET: models } }],
     ['/v1/models/{id}', { format: anthropicOr(openaiChatFormat), methods: { GET: model } }],
   ]);
@@ -155,6 +172,13 @@ export function createApp(options: AppOptions): App {
       }
     },
   };
+}
+
+/** A request that a provider's base_url sent back to this TokenPak would loop for ever. */
+function refuseOwnRequest(request: Request): void {
+  if (isOwnRequest(request.headers)) {
+    throw new TokenPakError('provider_error', 'This request came from this TokenPak itself: a provider\'s base_url (or OPENAI_BASE_URL / ANTHROPIC_BASE_URL in the proxy\'s environment) points back at the proxy. Point it at the real API.', { status: 508 });
+  }
 }
 
 function outcomeHeaders(requestId: string, outcome: RouteOutcome): Record<string, string> {

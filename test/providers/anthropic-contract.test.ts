@@ -18,7 +18,7 @@ const SCENARIOS: Record<ProviderScenario, FakeReply> = {
 runProviderContract('anthropic (fake Anthropic upstream over HTTP)', {
   type: 'anthropic',
   model: 'claude-3-sonnet',
-  expected: { text: TEXT, retryAfterSeconds: 30, serverErrorStatus: 529 },
+  expected: { text: TEXT, retryAfterSeconds: 30, serverErrorStatus: 529, embeddings: 'unsupported' },
   async makeProvider(scenario) {
     const fake = await createFakeAnthropic();
     fake.fallback = SCENARIOS[scenario];

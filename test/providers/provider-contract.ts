@@ -15,6 +15,10 @@
  * - `slow`: the upstream would answer the text only after many seconds (at least
  *   10): the call must stop when its signal is aborted.
  *
+ * In the `text` scenario `embed()` answers vectors (or, for a provider without
+ * embeddings, a retryable `unsupported_endpoint` error) and `countTokens()` a
+ * positive count; in `server-error`, `embed()` fails as `complete()` does.
+ *
  * A provider backed by a fake HTTP upstream implements the scenarios by choosing
  * what the fake sends; the mock implements them with its own config. Checks can
  * be skipped only with a reason (`setup.skip[check] = 'why'`), which is printed
@@ -57,7 +61,10 @@ export type ContractCheck =
   | 'bad-request'
   | 'abort-complete'
   | 'abort-stream'
-  | 'pre-aborted';
+  | 'pre-aborted'
+  | 'embed'
+  | 'embed-error'
+  | 'count-tokens';
 
 export interface ProviderContractSetup {
   /** Builds a provider that behaves as `scenario` says, for every request. */
@@ -75,6 +82,14 @@ export interface ProviderContractSetup {
     retryAfterSeconds?: number;
     /** HTTP status of the `server-error` scenario (default 503). */
     serverErrorStatus?: number;
+    /**
+     * What `embed()` does in the `text` scenario: `vectors` (one per input) or
+     * `unsupported` (a retryable 400 `unsupported_endpoint`, so the router
+     * tries the next provider). Default `vectors`.
+     */
+    embeddings?: 'vectors' | 'unsupported';
+    /** Inputs of the `embed` check (default one text); a fake upstream with a fixed answer needs as many as its fixture has. */
+    embedInputs?: string[];
   };
   /** Checks that do not apply, each with the reason why. */
   skip?: Partial<Record<ContractCheck, string>>;
@@ -344,5 +359,43 @@ export function runProviderContract(name: string, setup: ProviderContractSetup):
         expectAbortError(await rejectionOf(collectEvents(provider.stream(request(model), { signal }))));
       }),
     5_000);
+
+    const embeddings = setup.expected?.embeddings ?? 'vectors';
+    if (embeddings === 'vectors') {
+      check('embed', 'embed() answers one vector of numbers per input, with input tokens', () =>
+        withProvider('text', async (provider) => {
+          expect(provider.embed, 'a provider with embeddings implements embed()').toBeTypeOf('function');
+          const inputs = setup.expected?.embedInputs ?? ['The contract text to embed.'];
+          const response = await provider.embed!({ model, input: inputs }, { requestId: 'contract-embed' });
+          expect(response.embeddings).toHaveLength(inputs.length);
+          const vector = response.embeddings[0]!;
+          expect(vector.length).toBeGreaterThan(0);
+          expect(vector.every((v) => typeof v === 'number' && Number.isFinite(v))).toBe(true);
+          expect(Number.isInteger(response.usage.inputTokens) && response.usage.inputTokens > 0, `inputTokens ${response.usage.inputTokens}`).toBe(true);
+        }),
+      );
+      check('embed-error', 'embed() rejects with a retryable error when the upstream fails', () =>
+        withProvider('server-error', async (provider) => {
+          expectProviderError(await rejectionOf(provider.embed!({ model, input: ['x'] })), provider, serverErrorStatus, true);
+        }),
+      );
+    } else {
+      check('embed', 'embed() rejects with a retryable unsupported_endpoint error that says why', () =>
+        withProvider('text', async (provider) => {
+          const error = await rejectionOf(provider.embed ? provider.embed({ model, input: ['x'] }) : Promise.reject(new Error('no embed()')));
+          expectProviderError(error, provider, 400, true);
+          expect((error as TokenPakError).code).toBe('unsupported_endpoint');
+          expect((error as TokenPakError).message).toMatch(/embeddings/);
+        }),
+      );
+    }
+
+    check('count-tokens', 'countTokens() answers a positive whole number of input tokens', () =>
+      withProvider('text', async (provider) => {
+        expect(provider.countTokens, 'every built-in provider counts tokens').toBeTypeOf('function');
+        const count = await provider.countTokens!(request(model), { requestId: 'contract-count' });
+        expect(Number.isInteger(count) && count > 0, `count ${count}`).toBe(true);
+      }),
+    );
   });
 }

@@ -66,8 +66,14 @@ export interface FakeUpstream {
 }
 
 interface FakeOptions {
-  /** The only path answered (others get 404). */
+  /** The chat path (others get 404, except those in `answers`). */
   path: string;
+  /**
+   * Further paths answered, each with the fixture its `answer` replies use
+   * instead of the reply's own (an embeddings request gets an embeddings
+   * body whatever the queue's `answer` names; statuses and faults apply as given).
+   */
+  answers?: Record<string, string>;
   /** `base_url` as a provider of this kind takes it. */
   basePath: string;
   /** A reply for a request that fails authentication, else undefined. */
@@ -106,6 +112,8 @@ async function createFake(options: FakeOptions): Promise<FakeUpstream> {
         return;
       }
       case 'answer': {
+        const own = options.answers?.[request.path.split('?')[0]!];
+        if (own !== undefined && own !== reply.fixture) return send({ ...reply, fixture: own }, request, req, res);
         // Like the real APIs, the answer names the model that was asked for.
         const model = typeof request.body?.model === 'string' ? request.body.model : undefined;
         if (request.body?.stream === true) {
@@ -154,7 +162,8 @@ async function createFake(options: FakeOptions): Promise<FakeUpstream> {
       const request: RecordedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, at: performance.now() };
       requests.push(request);
       let reply: FakeReply;
-      if (req.method !== 'POST' || path.split('?')[0] !== options.path) {
+      const bare = path.split('?')[0]!;
+      if (req.method !== 'POST' || (bare !== options.path && !(options.answers && bare in options.answers))) {
         reply = { kind: 'status', status: 404, body: options.notFound(path) };
       } else {
         reply =
@@ -197,11 +206,12 @@ function pick<T extends object, K extends keyof T>(value: T, ...keys: K[]): Part
 export const FAKE_OPENAI_KEY = 'sk-proj-fakeOpenAIkey0123456789abcdefXq9Z';
 export const FAKE_ANTHROPIC_KEY = 'sk-ant-api03-fakeAnthropicKey0123456789-abcdefAA';
 
-/** A fake OpenAI Chat Completions API at `/v1/chat/completions`. */
+/** A fake OpenAI API: Chat Completions at `/v1/chat/completions`, embeddings at `/v1/embeddings`, and `/v1/responses/input_tokens`. */
 export function createFakeOpenAI(options: { apiKey?: string } = {}): Promise<FakeUpstream> {
   const apiKey = options.apiKey ?? FAKE_OPENAI_KEY;
   return createFake({
     path: '/v1/chat/completions',
+    answers: { '/v1/embeddings': 'openai-embeddings', '/v1/responses/input_tokens': 'openai-input-tokens' },
     basePath: '/v1',
     authenticate: (request) =>
       request.headers.authorization === `Bearer ${apiKey}` ? undefined : { kind: 'status', status: 401, body: fixtureJson('openai-error-auth.json') },
@@ -210,11 +220,12 @@ export function createFakeOpenAI(options: { apiKey?: string } = {}): Promise<Fak
   });
 }
 
-/** A fake Anthropic Messages API at `/v1/messages`. */
+/** A fake Anthropic Messages API at `/v1/messages`, and `/v1/messages/count_tokens`. */
 export function createFakeAnthropic(options: { apiKey?: string } = {}): Promise<FakeUpstream> {
   const apiKey = options.apiKey ?? FAKE_ANTHROPIC_KEY;
   return createFake({
     path: '/v1/messages',
+    answers: { '/v1/messages/count_tokens': 'anthropic-count-tokens' },
     basePath: '',
     authenticate: (request) => {
       if (request.headers['x-api-key'] !== apiKey) return { kind: 'status', status: 401, body: fixtureJson('anthropic-error-auth.json') };

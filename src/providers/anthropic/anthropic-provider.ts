@@ -87,6 +87,24 @@ export function createAnthropicProvider(name: string, settings: AnthropicProvide
       }
     },
 
+    async embed() {
+      // Retryable so that a route's next provider (OpenAI, the mock) can answer instead.
+      throw new ProviderError('unsupported_endpoint', `${who} cannot answer embeddings: Anthropic has no embeddings API. Route embedding models to an OpenAI or mock provider (Anthropic recommends Voyage AI, which speaks the OpenAI format: a provider of type openai with its base_url).`, {
+        provider: name,
+        status: 400,
+        retryable: true,
+      });
+    },
+
+    async countTokens(request: ChatRequest, call: CallOptions = {}): Promise<number> {
+      // count_tokens takes the Messages body without max_tokens and stream.
+      const { max_tokens: _maxTokens, stream: _stream, ...payload } = body(request, false);
+      const response = await upstream.post('/messages/count_tokens', payload, call);
+      const json = (await response.json()) as { input_tokens?: unknown };
+      if (typeof json?.input_tokens !== 'number') throw malformed(`a token count without input_tokens: ${JSON.stringify(json).slice(0, 200)}`);
+      return json.input_tokens;
+    },
+
     close: () => upstream.close(),
   };
 }

@@ -38,6 +38,7 @@ import {
   type RuntimeSettingKey,
 } from './control-checks.ts';
 import { draw, hash32 } from './random.ts';
+import { mockEmbeddings } from './embeddings.ts';
 import { estimateInputTokens, estimateOutputTokens } from './tokens.ts';
 
 /** A failure the mock can be told to inject. */
@@ -302,6 +303,15 @@ export function createMockProvider(name: string, settings: MockProviderSettings,
       if (p.failure) return failAfterWait(p.failure, p.latency, options.signal);
       await wait(p.latency, options.signal);
       return p.response;
+    },
+
+    // Embeddings and token counts are pure functions of the input: no latency, failures or call records.
+    async embed(request) {
+      return mockEmbeddings(request);
+    },
+
+    async countTokens(request) {
+      return estimateInputTokens(request);
     },
 
     async *stream(request: ChatRequest, options: CallOptions = {}): AsyncIterable<StreamEvent> {

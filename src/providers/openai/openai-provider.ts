@@ -4,10 +4,12 @@
  * `base_url`. Streams always ask for usage, so every call can be priced.
  */
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
-import type { ChatRequest, ChatResponse, StreamEvent } from '../../canonical/types.ts';
+import type { ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, StreamEvent } from '../../canonical/types.ts';
 import type { OpenAIProviderSettings } from '../../config/schema.ts';
 import { ProviderError } from '../../errors.ts';
 import { fromOpenAIResponse, OPENAI_BASE_URL, openaiErrorMessage, OpenAIStreamDecoder, toOpenAIRequest } from '../../formats/openai-chat.ts';
+import { fromOpenAIEmbeddings } from '../../formats/openai-embeddings.ts';
+import { toResponsesInputTokensRequest } from '../../formats/openai-responses.ts';
 import { redact } from '../http/redact.ts';
 import { baseUrlOf, retryOf, timeoutsOf, type HttpProviderOptions } from '../http/settings.ts';
 import { createUpstream } from '../http/upstream.ts';
@@ -82,6 +84,25 @@ export function createOpenAIProvider(name: string, settings: OpenAIProviderSetti
         throw new ProviderError('provider_connection_error', `${who} ended the stream before it finished (no [DONE]).`, { provider: name, status: 502, retryable: true });
       }
       yield* decoder.end();
+    },
+
+    async embed(request: EmbeddingRequest, call: CallOptions = {}): Promise<EmbeddingResponse> {
+      // Floats on the wire whatever the client asked for: the client's format renders base64 itself.
+      const payload = { model: request.model, input: request.input, encoding_format: 'float', ...(request.dimensions !== undefined ? { dimensions: request.dimensions } : {}) };
+      const response = await upstream.post('/embeddings', payload, call);
+      const body = await response.json();
+      try {
+        return fromOpenAIEmbeddings(body, request.input.length);
+      } catch (error) {
+        throw malformed(`an answer that is not an embedding list (${(error as Error).message}): ${JSON.stringify(body).slice(0, 200)}`, error);
+      }
+    },
+
+    async countTokens(request: ChatRequest, call: CallOptions = {}): Promise<number> {
+      const response = await upstream.post('/responses/input_tokens', toResponsesInputTokensRequest(request), call);
+      const body = (await response.json()) as { input_tokens?: unknown };
+      if (typeof body?.input_tokens !== 'number') throw malformed(`a token count without input_tokens: ${JSON.stringify(body).slice(0, 200)}`);
+      return body.input_tokens;
     },
 
     close: () => upstream.close(),
