@@ -47,6 +47,11 @@ export interface TokenPakErrorOptions {
   cause?: unknown;
   /** Seconds the client should wait before retrying (sent as `retry-after`). */
   retryAfterSeconds?: number;
+  /**
+   * Milliseconds the client should wait before retrying (sent as
+   * `retry-after-ms`, which the official SDKs read before `retry-after`).
+   */
+  retryAfterMs?: number;
 }
 
 const PREFIX = '[tokenpak] ';
@@ -63,6 +68,8 @@ export class TokenPakError extends Error {
   readonly provider: string | undefined;
   /** Seconds to wait before retrying, when known. */
   readonly retryAfterSeconds: number | undefined;
+  /** Milliseconds to wait before retrying, when known more precisely than in seconds. */
+  readonly retryAfterMs: number | undefined;
 
   constructor(code: TokenPakErrorCode, message: string, options: TokenPakErrorOptions = {}) {
     super(message.startsWith(PREFIX) ? message : PREFIX + message, { cause: options.cause });
@@ -72,6 +79,7 @@ export class TokenPakError extends Error {
     this.retryable = options.retryable ?? false;
     this.provider = options.provider;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.retryAfterMs = options.retryAfterMs;
   }
 
   /** The message without the `[tokenpak] ` prefix, as sent to HTTP clients. */
@@ -185,6 +193,7 @@ export class RoutingError extends TokenPakError {
     const options: TokenPakErrorOptions = { status: last.status, retryable: last.retryable, cause: last };
     if (last.provider !== undefined) options.provider = last.provider;
     if (last.retryAfterSeconds !== undefined) options.retryAfterSeconds = last.retryAfterSeconds;
+    if (last.retryAfterMs !== undefined) options.retryAfterMs = last.retryAfterMs;
     super(last.code, last.detail + summary, options);
     this.name = 'RoutingError';
     this.attempts = attempts;

@@ -160,6 +160,13 @@ export const mockProviderSchema = z.strictObject({
   disconnect_after_chunks: nonNegativeInt.default(0),
   /** Seed of the deterministic random sequence (failures, latency jitter). */
   seed: z.int().default(0),
+  /**
+   * What an injected failure tells the client about retrying: `immediate`
+   * (`retry-after-ms: 1`, so the official SDKs retry at once and error-path
+   * tests stay fast) or `realistic` (what the real APIs send: `retry-after: 1`
+   * on 429, nothing otherwise, so SDKs back off as in production).
+   */
+  retry_after: z.enum(['immediate', 'realistic'], { error: 'must be "immediate" or "realistic"' }).default('immediate'),
   /** Canned answers, keyed by requested model. */
   responses: z.record(z.string(), modelResponsesSchema).default({}),
 });

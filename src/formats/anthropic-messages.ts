@@ -39,7 +39,7 @@ import type { TokenPakError } from '../errors.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
 import { encodeSSE } from './sse.ts';
 import type { ModelListing, WireFormat } from './types.ts';
-import { compactId, dottedPath, fieldError, firstProblem, isObject, jsonType, parseArguments } from './wire-utils.ts';
+import { compactId, dottedPath, fieldError, firstProblem, isObject, jsonType, parseArguments, retryHeaders } from './wire-utils.ts';
 
 /** Parameters the API accepts that TokenPak takes but does not act on. */
 const ACCEPTED_IGNORED = [
@@ -404,7 +404,7 @@ export const anthropicMessagesFormat: WireFormat = {
     return {
       status: error.status,
       body: errorBody(error, requestId),
-      ...(error.retryAfterSeconds !== undefined ? { headers: { 'retry-after': String(error.retryAfterSeconds) } } : {}),
+      headers: retryHeaders(error),
     };
   },
 

@@ -7,7 +7,7 @@
 import type { z } from 'zod';
 import type { TokenPakError, TokenPakErrorCode } from '../errors.ts';
 import type { ModelListing, RenderedError, WireFormat } from './types.ts';
-import { bracketPath, fieldError, firstProblem, paramOf, unixSeconds, type RequestProblem } from './wire-utils.ts';
+import { bracketPath, fieldError, firstProblem, paramOf, retryHeaders, unixSeconds, type RequestProblem } from './wire-utils.ts';
 
 /**
  * Validates a request body (already known to be an object) against a
@@ -52,9 +52,7 @@ export function openaiErrorObject(error: TokenPakError) {
 export function renderOpenAIError(error: TokenPakError): RenderedError {
   // OpenAI has no 529: an overloaded upstream is a 503 there, which SDKs retry the same way.
   const status = error.status === 529 ? 503 : error.status;
-  const headers: Record<string, string> = {};
-  if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
-  return { status, body: { error: openaiErrorObject(error) }, headers };
+  return { status, body: { error: openaiErrorObject(error) }, headers: retryHeaders(error) };
 }
 
 /** A model as OpenAI describes one; `owned_by` is the route's primary provider. */

@@ -11,6 +11,7 @@ import type { AttemptRecord } from '../logs/types.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
 import { encodeSSE } from './sse.ts';
 import type { WireFormat } from './types.ts';
+import { retryHeaders } from './wire-utils.ts';
 
 const ROLES = ['user', 'assistant', 'system'] as const;
 
@@ -203,7 +204,7 @@ export const tokenpakFormat: WireFormat = {
     return {
       status: error.status,
       body: errorBody(error, requestId),
-      ...(error.retryAfterSeconds !== undefined ? { headers: { 'retry-after': String(error.retryAfterSeconds) } } : {}),
+      headers: retryHeaders(error),
     };
   },
 };

@@ -6,6 +6,14 @@ import type { z } from 'zod';
 import { RequestError } from '../errors.ts';
 import type { TokenPakError } from '../errors.ts';
 
+/** The `retry-after` and `retry-after-ms` headers an error asks the client to honour (none when it names no wait). */
+export function retryHeaders(error: TokenPakError): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (error.retryAfterMs !== undefined) headers['retry-after-ms'] = String(error.retryAfterMs);
+  if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
+  return headers;
+}
+
 /** The request id without separators, for ids such as `chatcmpl-…` and `msg_…`. */
 export function compactId(requestId: string): string {
   return requestId.replace(/[^A-Za-z0-9]/g, '');

@@ -383,6 +383,7 @@ function withProvider(error: TokenPakError, provider: string): TokenPakError {
     provider,
     cause: error.cause ?? error,
     ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
+    ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
   });
 }
 

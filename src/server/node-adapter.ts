@@ -50,7 +50,10 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
   }
   const outHeaders: Record<string, string | string[]> = {};
   response.headers.forEach((value, key) => {
-    if (key === 'set-cookie') return;
+    // The connection is node:http's to manage: an app's own `Connection:
+    // keep-alive` (SSE responses carry one) would stop Node from adding
+    // `Keep-Alive: timeout=…`, which tells clients when idle sockets close.
+    if (key === 'set-cookie' || key === 'connection' || key === 'keep-alive') return;
     outHeaders[key] = value;
   });
   const cookies = response.headers.getSetCookie();

@@ -71,7 +71,7 @@ export function createSimulator(onInternalError: (error: unknown) => void): Simu
   return {
     url() {
       starting ??= new Promise<string>((resolve, reject) => {
-        const listening = createServer({ keepAliveTimeout: 5_000 }, toNodeListener(app, onInternalError));
+        const listening = createServer({ keepAliveTimeout: 65_000 }, toNodeListener(app, onInternalError));
         listening.once('error', reject);
         listening.listen(0, '127.0.0.1', () => {
           server = listening;

@@ -180,7 +180,7 @@ describe('mock answers: lists, tool calls, errors', () => {
   it('an answer list can mix errors in, to script a flaky upstream', async () => {
     const mock = mockFromYaml(`    responses:\n      m:\n        default: [{error: 429}, recovered]\n`);
     const error = (await failure(mock.complete(ask('x')))) as TokenPakError;
-    expect({ code: error.code, status: error.status, retryAfterSeconds: error.retryAfterSeconds }).toEqual({ code: 'rate_limited', status: 429, retryAfterSeconds: 1 });
+    expect({ code: error.code, status: error.status, retryAfterMs: error.retryAfterMs }).toEqual({ code: 'rate_limited', status: 429, retryAfterMs: 1 });
     expect(await textOfComplete(mock, ask('x'))).toBe('recovered');
   });
 });

@@ -21,8 +21,8 @@ function mockFor(scenario: ProviderScenario) {
 runProviderContract('mock', {
   type: 'mock',
   model: MODEL,
-  // The mock's simulated 429 always asks the client to wait one second.
-  expected: { retryAfterSeconds: 1, serverErrorStatus: 503 },
+  // The mock's injected failures ask the client to retry at once (retry_after: immediate, the default).
+  expected: { retryAfterSeconds: 0, serverErrorStatus: 503 },
   makeProvider: (scenario) => ({ provider: mockFor(scenario) }),
   skip: { 'embed-error': 'mock embeddings are a pure function of the input: injected failures apply to chat calls only' },
 });

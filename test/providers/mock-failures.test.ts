@@ -55,8 +55,8 @@ describe('mock failure_rate', () => {
 });
 
 describe('mock failure kinds', () => {
-  const kinds: Array<[string, { status: number; code: string; retryAfterSeconds?: number }]> = [
-    ['429', { status: 429, code: 'rate_limited', retryAfterSeconds: 1 }],
+  const kinds: Array<[string, { status: number; code: string }]> = [
+    ['429', { status: 429, code: 'rate_limited' }],
     ['500', { status: 500, code: 'provider_error' }],
     ['503', { status: 503, code: 'provider_error' }],
     ['529', { status: 529, code: 'provider_overloaded' }],
@@ -74,7 +74,8 @@ describe('mock failure kinds', () => {
         retryable: true,
         provider: 'mock',
       });
-      if (expected.retryAfterSeconds) expect(error.retryAfterSeconds).toBe(expected.retryAfterSeconds);
+      // retry_after: immediate (the default): the client may retry at once.
+      expect({ ms: error.retryAfterMs, seconds: error.retryAfterSeconds }).toEqual({ ms: 1, seconds: 0 });
       expect(error.message).toContain('Set failure_rate: 0 to turn injected failures off.');
       expect(mock.calls[0]).toMatchObject({ outcome: 'error', injected: kind === 'timeout' || kind === 'disconnect' ? kind : Number(kind) });
       // Streams fail before their first event, so the router can still fall back.

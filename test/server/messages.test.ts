@@ -90,12 +90,14 @@ describe('POST /v1/messages', () => {
     ]);
   });
 
-  it('when every attempt fails, answers the last status with the attempts and a retry-after for 429', async () => {
+  it('when every attempt fails, answers the last status with the attempts and a realistic retry-after for 429', async () => {
     const { proxy, mock } = await proxyFor();
+    mock().configure({ retry_after: 'realistic' });
     mock().failNext(2, 429);
     const response = await postMessages(proxy.url, RECIPE_REQUEST);
     expect(response.status).toBe(429);
     expect(response.headers['retry-after']).toBe('1');
+    expect(response.headers['retry-after-ms']).toBeUndefined();
     const { error } = response.json();
     expect(error.type).toBe('rate_limited');
     expect(error.provider).toBe('mock');

@@ -147,7 +147,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       provider,
       status,
       retryable,
-      ...(waitMs !== undefined ? { retryAfterSeconds: Math.ceil(waitMs / 1000) } : {}),
+      ...(waitMs !== undefined ? { retryAfterSeconds: Math.ceil(waitMs / 1000), retryAfterMs: waitMs } : {}),
     });
   };
 

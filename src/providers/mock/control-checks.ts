@@ -24,6 +24,7 @@ export const RUNTIME_SETTING_KEYS = [
   'seed',
   'disconnect_after_chunks',
   'timeout_ms',
+  'retry_after',
 ] as const;
 export type RuntimeSettingKey = (typeof RUNTIME_SETTING_KEYS)[number];
 

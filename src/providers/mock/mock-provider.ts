@@ -34,6 +34,7 @@ import {
   checkSetPatterns,
   checkSettingChanges,
   controlError,
+  RUNTIME_SETTING_KEYS,
   unservedModelWarning,
   type RuntimeSettingKey,
 } from './control-checks.ts';
@@ -127,9 +128,8 @@ function initialState(settings: MockProviderSettings): State {
       patterns: entry.patterns.map(([key, value]) => compilePattern(key, value)),
     });
   }
-  const { latency_ms, chunk_delay_ms, failure_rate, failure, seed, disconnect_after_chunks, timeout_ms } = settings;
   return {
-    settings: { latency_ms, chunk_delay_ms, failure_rate, failure, seed, disconnect_after_chunks, timeout_ms },
+    settings: Object.fromEntries(RUNTIME_SETTING_KEYS.map((key) => [key, settings[key]])) as MockRuntimeSettings,
     answers,
     pending: [],
   };
@@ -180,20 +180,30 @@ export function createMockProvider(name: string, settings: MockProviderSettings,
   const latencyFor = (setting: LatencySetting, index: number): number =>
     typeof setting === 'number' ? setting : setting.min + Math.floor(draw(state.settings.seed, index, 'latency') * (setting.max - setting.min + 1));
 
+  /**
+   * What a retryable injected failure tells the client about waiting. The SDKs
+   * read `retry-after-ms` first; it is 1, not 0, because the Anthropic SDK
+   * takes 0 as "no hint" and falls back to its 0.5-8 s backoff.
+   */
+  const retryHint = (status: number): { retryAfterMs?: number; retryAfterSeconds?: number } => {
+    if (state.settings.retry_after === 'immediate') return { retryAfterMs: 1, retryAfterSeconds: 0 };
+    return status === 429 ? { retryAfterSeconds: 1 } : {};
+  };
+
   const failureError = (failure: MockFailure, why: string): ProviderError => {
     const fix = why.startsWith('failure_rate') ? ' Set failure_rate: 0 to turn injected failures off.' : '';
     if (failure === 'timeout') {
-      return new ProviderError('provider_timeout', `Mock provider "${name}" simulated a timeout after ${state.settings.timeout_ms ?? DEFAULT_MOCK_TIMEOUT_MS} ms (${why}).${fix}`, { provider: name, status: 504, retryable: true });
+      return new ProviderError('provider_timeout', `Mock provider "${name}" simulated a timeout after ${state.settings.timeout_ms ?? DEFAULT_MOCK_TIMEOUT_MS} ms (${why}).${fix}`, { provider: name, status: 504, retryable: true, ...retryHint(504) });
     }
     if (failure === 'disconnect') {
-      return new ProviderError('provider_connection_error', `Mock provider "${name}" simulated a dropped connection (${why}).${fix}`, { provider: name, status: 502, retryable: true, dropsConnection: true });
+      return new ProviderError('provider_connection_error', `Mock provider "${name}" simulated a dropped connection (${why}).${fix}`, { provider: name, status: 502, retryable: true, dropsConnection: true, ...retryHint(502) });
     }
     // Any status fails as a real API answering it would: same code, same retryability.
     const status = typeof failure === 'object' ? failure.status : failure;
     const { code, retryable } = classifyStatus(status);
     const what = status === 429 ? 'a rate limit' : status === 529 ? 'an overload' : status >= 500 ? 'a server error' : 'a client error';
     const message = typeof failure === 'object' && failure.message !== undefined ? failure.message : `Mock provider "${name}" simulated ${what} (HTTP ${status}, ${why}).${fix}`;
-    return new ProviderError(code, message, { provider: name, status, retryable, ...(status === 429 ? { retryAfterSeconds: 1 } : {}) });
+    return new ProviderError(code, message, { provider: name, status, retryable, ...(retryable ? retryHint(status) : {}) });
   };
 
   interface Plan {
