@@ -33,6 +33,10 @@ export type TokenPakErrorCode =
   | 'conversation_not_found'
   /** A server-held conversation cannot be used as asked (already continued, changed fields, too large). */
   | 'conversation_rejected'
+  /** A replay found no recorded exchange for the request (cassettes). */
+  | 'cassette_miss'
+  /** A cassette file cannot be read or written. */
+  | 'cassette_invalid'
   | 'internal_error';
 
 /** Options shared by every TokenPak error. */

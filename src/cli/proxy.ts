@@ -2,17 +2,25 @@ import { checkConfig } from '../config/check.ts';
 import { loadConfig } from '../config/load.ts';
 import { TokenPakError } from '../errors.ts';
 import { createCallLogStore, describeStore } from '../logs/create-store.ts';
+import { cassettesEnabled } from '../cassettes/enabled.ts';
+import type { CassetteUsage } from '../cassettes/setup.ts';
 import { startProxy } from '../server/proxy.ts';
 import { configPath, parseDeployEnv, parseFlags, parsePort, UsageError } from './shared.ts';
 
 export const proxyHelp = `Usage: tokenpak proxy [--config FILE] [--port N] [--host H] [--env development|production]
+                      [--record DIR | --replay DIR]
 
 Starts the proxy. SIGTERM or SIGINT stops it gracefully.
   --config FILE   config file (default: $TOKENPAK_CONFIG, or ./tokenpak.config.yaml)
   --port N        overrides server.port (default 8000)
   --host H        overrides server.host (default 127.0.0.1)
   --env production   refuse to start if any model can reach a mock provider
-                     (default: production when NODE_ENV=production)`;
+                     (default: production when NODE_ENV=production)
+  --record DIR    call the real providers and record every exchange into cassettes
+                  under DIR (one file per scenario: the x-tokenpak-cassette header,
+                  else cassettes.name)
+  --replay DIR    answer the real providers' routes from the cassettes under DIR,
+                  never calling an API (no API key needed)`;
 
 /** `tokenpak proxy`: runs until SIGTERM or SIGINT. */
 export async function proxyCommand(args: string[]): Promise<number> {
@@ -21,6 +29,8 @@ export async function proxyCommand(args: string[]): Promise<number> {
     port: { type: 'string', short: 'p' },
     host: { type: 'string' },
     env: { type: 'string' },
+    record: { type: 'string' },
+    replay: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (positionals.length > 0) throw new UsageError(`proxy takes no positional arguments (got "${positionals[0]}"); pass the config with --config FILE.`);
@@ -31,7 +41,11 @@ export async function proxyCommand(args: string[]): Promise<number> {
   const file = configPath(values.config);
   const env = parseDeployEnv(values.env);
   const port = parsePort(values.port);
-  const config = await loadConfig(file);
+  if (values.record !== undefined && values.replay !== undefined) throw new UsageError('--record and --replay cannot be used together: record once, then replay.');
+  const cassetteDir = values.record ?? values.replay;
+  if (cassetteDir === '') throw new UsageError(`--${values.record !== undefined ? 'record' : 'replay'} needs a folder, for example --replay cassettes.`);
+  const overrides = cassetteDir !== undefined ? { mode: values.record !== undefined ? ('record' as const) : ('replay' as const), dir: cassetteDir } : {};
+  const config = await loadConfig(file, { replay: values.replay !== undefined });
   if (env === 'production') {
     const { errors } = checkConfig(config, { env });
     if (errors.length > 0) {
@@ -41,9 +55,12 @@ export async function proxyCommand(args: string[]): Promise<number> {
 
   // The proxy logs to SQLite unless the config says otherwise (the Vitest plugin defaults to memory).
   const log = await createCallLogStore(config.logs, { defaultStore: 'sqlite' });
+  // Loaded only when used: recording needs undici's Agent and the YAML writer.
+  const cassettes = cassettesEnabled(config, overrides) ? (await import('../cassettes/setup.ts')).createCassettes(config, { overrides }) : undefined;
   const proxy = await startProxy({
     config,
     log,
+    ...(cassettes ? { cassettes } : {}),
     ...(port !== undefined ? { port } : {}),
     ...(values.host !== undefined ? { host: values.host } : {}),
   }).catch(async (error: NodeJS.ErrnoException) => {
@@ -61,7 +78,10 @@ export async function proxyCommand(args: string[]): Promise<number> {
       stopping = true;
       process.stdout.write(`[tokenpak] ${signal}: stopping (in-flight requests get up to ${config.server.shutdown_grace_ms} ms)\n`);
       proxy.close().then(
-        () => resolve(0),
+        async () => {
+          if (cassettes) reportCassettes(await cassettes.close());
+          resolve(0);
+        },
         (error) => {
           process.stderr.write(`[tokenpak] error while stopping: ${String(error)}\n`);
           resolve(1);
@@ -72,8 +92,17 @@ export async function proxyCommand(args: string[]): Promise<number> {
     // `on`, not `once`, so that a second signal reaches the "stopping now" branch.
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
-    process.stdout.write(`TokenPak proxy listening on ${proxy.url} (config: ${file})\n  ${routes.join('\n  ')}\n  call log: ${describeStore(config.logs, 'sqlite')}\n`);
+    const recording = cassettes ? `\n  cassettes: ${cassettes.sets.map((set) => `${set.mode} ${set.dir}`).join(', ')}` : '';
+    process.stdout.write(`TokenPak proxy listening on ${proxy.url} (config: ${file})\n  ${routes.join('\n  ')}\n  call log: ${describeStore(config.logs, 'sqlite')}${recording}\n`);
   });
+}
+
+/** Says which scenarios were used, and which recordings no request needed (candidates for `tokenpak cassettes prune`). */
+function reportCassettes(usage: CassetteUsage[]): void {
+  for (const entry of usage) {
+    const unused = entry.total - entry.used;
+    process.stdout.write(`[tokenpak] cassette ${entry.dir}/${entry.name}: ${entry.used} of ${entry.total} exchange(s) used${unused > 0 ? `, ${unused} unused` : ''}\n`);
+  }
 }
 
 /** Why the proxy could not listen, as one line that says what to change (no stack: it is not a bug). */

@@ -45,11 +45,18 @@ export interface Config {
   server: ParsedConfig['server'] & { body_limit_bytes: number };
   logs: ParsedConfig['logs'];
   pricing: ParsedConfig['pricing'];
+  /** Recording and replaying real providers' traffic (providers may override it with their own `cassettes:`). */
+  cassettes: ParsedConfig['cassettes'];
 }
 
 export interface LoadOptions {
   /** Environment used for `${VAR}` (default `process.env`). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Every real provider will answer from cassettes (`tokenpak proxy --replay`):
+   * their unset variables (API keys) are not errors, since nothing is sent.
+   */
+  replay?: boolean;
 }
 
 /** Reads and resolves a config file. Throws {@link ConfigError} listing every problem. */
@@ -71,7 +78,7 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
 /** Resolves config YAML text. */
 export function parseConfig(text: string, options: LoadOptions & { file?: string } = {}): Config {
   const source = readConfigSource(text, options.env ?? process.env);
-  return resolveSource(source, options.file ?? '<inline>');
+  return resolveSource(source, options.file ?? '<inline>', options.replay ?? false);
 }
 
 /**
@@ -82,10 +89,10 @@ export function defineConfig(input: ConfigInput, options: LoadOptions = {}): Con
   const text = JSON.stringify(input);
   // JSON is YAML: going through the same reader keeps one set of rules
   // (interpolation, pattern order, error paths) for files and inline configs.
-  return resolveSource(readConfigSource(text, options.env ?? process.env), '<inline>');
+  return resolveSource(readConfigSource(text, options.env ?? process.env), '<inline>', options.replay ?? false);
 }
 
-function resolveSource(source: ConfigSource, file: string): Config {
+function resolveSource(source: ConfigSource, file: string, replay = false): Config {
   if (source.issues.length > 0) throw new ConfigError(file, source.issues);
   if (source.data === null || typeof source.data !== 'object' || Array.isArray(source.data)) {
     throw new ConfigError(file, [
@@ -103,7 +110,7 @@ function resolveSource(source: ConfigSource, file: string): Config {
   const envIssuePaths: DataPath[] = [];
   for (const unset of source.unset) {
     const [top, providerName] = unset.path;
-    if (top === 'providers' && typeof providerName === 'string' && isDisabled(raw, providerName)) continue;
+    if (top === 'providers' && typeof providerName === 'string' && (isDisabled(raw, providerName) || replays(raw, providerName, replay))) continue;
     envIssuePaths.push(unset.path);
     const fix =
       top === 'providers' && typeof providerName === 'string'
@@ -134,6 +141,7 @@ function resolveSource(source: ConfigSource, file: string): Config {
     server: { ...config.server, body_limit_bytes: parseSize(config.server.body_limit) },
     logs: config.logs,
     pricing: config.pricing,
+    cassettes: config.cassettes,
   };
 }
 
@@ -142,6 +150,13 @@ type Locate = (path: DataPath, at?: 'key' | 'value') => Omit<ConfigIssue, 'messa
 function isDisabled(raw: Record<string, unknown>, provider: string): boolean {
   const providers = raw.providers as Record<string, { enabled?: unknown }> | undefined;
   return providers?.[provider]?.enabled === false;
+}
+
+/** A provider that answers only from cassettes never sends its key. */
+function replays(raw: Record<string, unknown>, provider: string, replayAll: boolean): boolean {
+  const own = (raw.providers as Record<string, { cassettes?: { mode?: unknown } }> | undefined)?.[provider]?.cassettes?.mode;
+  if (own !== undefined) return own === 'replay';
+  return replayAll || (raw.cassettes as { mode?: unknown } | undefined)?.mode === 'replay';
 }
 
 function startsWith(path: readonly PropertyKey[], prefix: DataPath): boolean {

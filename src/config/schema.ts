@@ -116,6 +116,47 @@ const providerCommon = {
   headers: z.record(z.string(), z.string()).optional(),
 };
 
+/** How fast recorded streams are replayed: as recorded, at once, or with offsets multiplied by `scale`. */
+export const replayTimingSchema = z.union(
+  [z.enum(['recorded', 'instant']), z.strictObject({ scale: z.number().positive() })],
+  { error: 'must be "recorded", "instant" or {scale: N} (0.5 plays twice as fast)' },
+);
+
+const redactionSchema = z.string().min(1).refine(
+  (pattern) => {
+    const regex = /^\/(.+)\/([imsuv]*)$/s.exec(pattern);
+    if (!regex) return true;
+    try {
+      new RegExp(regex[1]!, regex[2]);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'is not a valid regular expression; write /source/flags (flags i, m, s, u, v) or a plain text to remove' },
+);
+
+/**
+ * Recorded traffic of real providers ("cassettes"): record the exchanges of
+ * the routes' real providers, or answer from recordings instead of the API.
+ */
+export const cassettesSchema = z.strictObject({
+  /** `record` (call the API, write), `replay` (never call the API), `auto` (replay what exists, record what is missing) or `off`. */
+  mode: z.enum(['off', 'record', 'replay', 'auto'], { error: 'must be "off", "record", "replay" or "auto"' }).default('off'),
+  /** Folder of the cassette files, relative to the working directory. */
+  dir: z.string().min(1).default('cassettes'),
+  /** The scenario of requests that name none with the `x-tokenpak-cassette` header. */
+  name: z.string().min(1).default('default'),
+  /** In `replay`: what a request that no cassette holds gets: an `error` showing the closest recording, `fallthrough` to the route's next provider, or `record`. */
+  on_miss: z.enum(['error', 'fallthrough', 'record'], { error: 'must be "error", "fallthrough" or "record"' }).default('error'),
+  /** Replay speed (default: "recorded" for the proxy, "instant" in Vitest). */
+  timing: replayTimingSchema.optional(),
+  /** Request fields that do not take part in matching (default: user, metadata, store, prompt_cache_key, safety_identifier, service_tier); `a.b` for nested ones. */
+  ignore: z.array(z.string().min(1)).optional(),
+  /** Text removed from cassettes besides the configured secrets: `/regex/flags` or plain text; matches may span stream events. */
+  redact: z.array(redactionSchema).default([]),
+});
+
 /**
  * Settings of the providers reached over HTTP (OpenAI, Anthropic): time limits
  * and retries. A failed call is retried at the same provider (for 408, 409,
@@ -140,6 +181,12 @@ const httpProviderCommon = {
   max_retries: nonNegativeInt.max(10).default(2),
   /** Backoff before retry n is retry_base_ms · 2^(n-1), capped at retry_max_ms, with jitter (50-100%). */
   retry_base_ms: nonNegativeInt.default(500),
+  /**
+   * This provider's own cassettes, instead of the top-level `cassettes:`: for
+   * example `{mode: replay, dir: test/cassettes/checkout}` makes the provider
+   * answer from recordings (a route to it points at a cassette set).
+   */
+  cassettes: cassettesSchema.optional(),
   /** Longest wait before a retry; a longer `retry-after` is not waited for (the router falls back at once). */
   retry_max_ms: nonNegativeInt.default(8_000),
 };
@@ -311,6 +358,8 @@ export const configSchema = z.strictObject({
   logs: logsSchema.default(logsSchema.parse({})),
   /** Prices that add to or override the built-in table, by upstream model name. */
   pricing: z.record(z.string(), priceSchema).default({}),
+  /** Recording and replaying real providers' traffic. */
+  cassettes: cassettesSchema.default(cassettesSchema.parse({})),
 });
 
 type RawInput = z.input<typeof configSchema>;
@@ -336,6 +385,7 @@ export type ProviderSettings = z.output<typeof providerSchema>;
 export type MockProviderSettings = z.output<typeof mockProviderSchema>;
 export type OpenAIProviderSettings = z.output<typeof openaiProviderSchema>;
 export type AnthropicProviderSettings = z.output<typeof anthropicProviderSchema>;
+export type CassettesSettings = z.output<typeof cassettesSchema>;
 export type RouteSettings = z.output<typeof routeSchema>;
 export type ModelResponses = z.output<typeof modelResponsesSchema>;
 export type ProviderType = ProviderSettings['type'];

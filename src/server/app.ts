@@ -17,8 +17,10 @@ import type { WireFormat } from '../formats/types.ts';
 import { isOwnRequest } from '../util/loop.ts';
 import type { RouteOutcome } from '../canonical/outcome.ts';
 import type { Router } from '../router/router.ts';
+import type { AppCassettes } from '../cassettes/types.ts';
 import { nestsDeeperThan } from './json-depth.ts';
 import { jsonResponse } from './lightweight.ts';
+import { CASSETTE_HEADER, RecordedCut, wireStream } from './wire-replay.ts';
 
 export interface AppOptions {
   config: Config;
@@ -29,6 +31,8 @@ export interface AppOptions {
   onClientGone?: (line: string) => void;
   /** Aborted when a stop's grace period is over: streams still open end with an error event. */
   shutdownSignal?: AbortSignal;
+  /** Recorded provider traffic, when providers record or replay (`src/cassettes/`). */
+  cassettes?: AppCassettes;
 }
 
 /** A fetch-style app. */
@@ -70,20 +74,35 @@ export function createApp(options: AppOptions): App {
     };
     const renderContext = { requestId, ...(parsed.echo ? { echo: parsed.echo } : {}) };
     const formatHeaders = format.headers?.(renderContext);
-    if (parsed.stream) {
-      const stream = await router.stream(parsed.request, context);
-      let events = cutOnDisconnect(stream.events);
-      if (options.shutdownSignal) events = endOnShutdown(events, options.shutdownSignal);
-      const chunks = format.renderStream({ ...stream, events }, renderContext);
-      const body = ReadableStream.from(encodeText(chunks, options.onInternalError));
-      return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders, ...outcomeHeaders(requestId, stream) } });
+    const cassettes = options.cassettes;
+    if (cassettes) return withCassette(cassettes, requestId, request.headers.get(CASSETTE_HEADER) ?? undefined, () => answer());
+    return answer();
+
+    async function answer(): Promise<Response> {
+      if (parsed.stream) {
+        const stream = await router.stream(parsed.request, context);
+        const wire = cassettes?.takeWire(requestId);
+        if (wire?.events && wire.format === format.name && wire.provider === stream.provider) {
+          void stream.done.finally(() => cassettes!.release(requestId));
+          return wireStream(wire, stream.events, { ...formatHeaders, ...outcomeHeaders(requestId, stream) });
+        }
+        if (cassettes) void stream.done.finally(() => cassettes.release(requestId));
+        let events = cutOnDisconnect(stream.events);
+        if (options.shutdownSignal) events = endOnShutdown(events, options.shutdownSignal);
+        const chunks = format.renderStream({ ...stream, events }, renderContext);
+        const body = ReadableStream.from(encodeText(chunks, options.onInternalError));
+        return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders, ...outcomeHeaders(requestId, stream) } });
+      }
+      const result = await router.complete(parsed.request, context);
+      const headers = {
+        ...formatHeaders,
+        ...outcomeHeaders(requestId, result),
+        'x-tokenpak-cost-cents': result.costCents === null ? 'unknown' : String(result.costCents),
+      };
+      const wire = cassettes?.takeWire(requestId);
+      if (wire?.body !== undefined && wire.format === format.name && wire.provider === result.provider) return jsonResponse(200, wire.body, headers);
+      return json(200, format.renderResponse(result, renderContext), headers);
     }
-    const result = await router.complete(parsed.request, context);
-    return json(200, format.renderResponse(result, renderContext), {
-      ...formatHeaders,
-      ...outcomeHeaders(requestId, result),
-      'x-tokenpak-cost-cents': result.costCents === null ? 'unknown' : String(result.costCents),
-    });
   };
 
   const embeddings: Handler = async (request, { requestId }) => {
@@ -181,6 +200,21 @@ function refuseOwnRequest(request: Request): void {
   }
 }
 
+/**
+ * Runs a chat request bound to its cassette scenario. A stream keeps its
+ * binding until it ends (the answer releases it); anything else is released here.
+ */
+async function withCassette(cassettes: AppCassettes, requestId: string, name: string | undefined, answer: () => Promise<Response>): Promise<Response> {
+  cassettes.bind(requestId, name);
+  let response: Response | undefined;
+  try {
+    response = await answer();
+    return response;
+  } finally {
+    if (!response?.headers.get('content-type')?.startsWith('text/event-stream')) cassettes.release(requestId);
+  }
+}
+
 function outcomeHeaders(requestId: string, outcome: RouteOutcome): Record<string, string> {
   return {
     'x-request-id': requestId,
@@ -253,7 +287,7 @@ async function* encodeText(chunks: AsyncIterable<string>, onInternalError?: (err
   try {
     for await (const chunk of chunks) yield encoder.encode(chunk);
   } catch (error) {
-    if (!(error instanceof StreamCut)) onInternalError?.(error);
+    if (!(error instanceof StreamCut) && !(error instanceof RecordedCut)) onInternalError?.(error);
     throw error;
   }
 }

@@ -4,6 +4,7 @@
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Cassettes } from '../cassettes/setup.ts';
 import type { Config } from '../config/load.ts';
 import { createMemoryCallLog } from '../logs/memory-store.ts';
 import type { CallLogStore } from '../logs/types.ts';
@@ -33,6 +34,12 @@ export interface ProxyOptions {
    * The Vitest plugin uses it to route per-test paths to per-test apps on one port.
    */
   fetch?: (request: Request, app: App) => Promise<Response>;
+  /**
+   * Recording or replaying real providers (from `createCassettes()`, loaded
+   * only when a config uses cassettes): their providers replace the built-in
+   * ones for OpenAI and Anthropic, and the app replays recorded bytes.
+   */
+  cassettes?: Cassettes;
 }
 
 /** A TokenPak proxy listening on a port. */
@@ -62,13 +69,20 @@ const STREAM_END_MS = 250;
 export function createProxyParts(options: ProxyOptions) {
   const { config } = options;
   const log = options.log ?? createMemoryCallLog({ maxRows: config.logs.max_rows });
-  const providers = createProviders(config, options.providerFactory);
+  const providers = createProviders(config, options.cassettes?.providerFactory ?? options.providerFactory);
   const router = createRouter({ config, providers, pricer: createPricer(config.pricing), log });
   const onInternalError = options.onInternalError ?? ((error: unknown) => console.error('[tokenpak] internal error:', error));
   const onClientGone = options.onClientGone ?? ((line: string) => process.stderr.write(`[tokenpak] ${line}\n`));
   // Aborted when a stop's grace period runs out: streams still open end with an error event in their format.
   const shutdown = new AbortController();
-  const app = createApp({ config, router, onInternalError, onClientGone, shutdownSignal: shutdown.signal });
+  const app = createApp({
+    config,
+    router,
+    onInternalError,
+    onClientGone,
+    shutdownSignal: shutdown.signal,
+    ...(options.cassettes ? { cassettes: options.cassettes.app } : {}),
+  });
   return { config, log, providers, router, app, onInternalError, shutdown };
 }
 
@@ -141,6 +155,7 @@ export async function startProxy(options: ProxyOptions): Promise<TokenPakProxy> 
         clearTimeout(cut);
         await parts.log.close();
         await Promise.all([...parts.providers.values()].map((p) => p.close?.()));
+        await options.cassettes?.close();
       })();
       return closing;
     },
