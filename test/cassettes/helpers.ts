@@ -5,7 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCassettes, type CassetteOverrides } from '../../src/cassettes/setup.ts';
+import type { CassetteOverrides } from '../../src/cassettes/enabled.ts';
+import { createCassettes } from '../../src/cassettes/setup.ts';
 import type { ReplayTiming } from '../../src/cassettes/types.ts';
 import { defineConfig, type Config } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
