@@ -8,6 +8,9 @@ export default defineConfig({
     'cli/main': 'src/cli/main.ts',
     'vitest/index': 'src/vitest/index.ts',
     'vitest/setup': 'src/vitest/setup.ts',
+    'vitest/global-setup': 'src/vitest/global-setup.ts',
+    // Internal: loaded synchronously by the setup when useTokenPak() is given options.
+    'vitest/check-scope': 'src/vitest/check-scope.ts',
   },
   format: ['esm'],
   target: 'node22',
@@ -15,7 +18,7 @@ export default defineConfig({
   splitting: true,
   sourcemap: true,
   clean: true,
-  dts: { entry: { index: 'src/index.ts', 'vitest/index': 'src/vitest/index.ts', 'vitest/setup': 'src/vitest/setup.ts' } },
+  dts: { entry: { index: 'src/index.ts', 'vitest/index': 'src/vitest/index.ts', 'vitest/setup': 'src/vitest/setup.ts', 'vitest/global-setup': 'src/vitest/global-setup.ts' } },
   external: ['vitest', 'msw', 'pg'],
   // Keep `node:` in imports: `node:sqlite` (the call log) exists only under that prefix.
   removeNodeProtocol: false,

@@ -1,8 +1,7 @@
 import { defineConfig } from 'vitest/config';
+import { tokenpak } from 'tokenpak/vitest';
 
 export default defineConfig({
-  test: {
-    // The one line: a TokenPak per test file, the SDKs pointed at it, matchers and transcripts.
-    setupFiles: ['tokenpak/vitest/setup'],
-  },
+  // The one line: one TokenPak for the run, the SDKs pointed at it, a scope per test, matchers and transcripts.
+  plugins: [tokenpak()],
 });

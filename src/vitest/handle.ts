@@ -1,12 +1,19 @@
 /**
  * The handle `useTokenPak()` and the `tokenpak` fixture return: a test's
- * URLs, its captured calls, and controls over its mocks.
+ * URLs, its captured calls, and controls over its mocks. It reads a mirror of
+ * the test's scope kept in the test's process (calls and mock calls arrive
+ * from the run's TokenPak before the response that made them ends) and sends
+ * mock changes to the run's TokenPak over the control channel.
  */
 import type { Config } from '../config/load.ts';
 import { TokenPakError } from '../errors.ts';
 import type { MockCall, MockProvider, MockRuntimeSettings } from '../providers/mock/mock-provider.ts';
-import type { Scope, TokenPakCall } from './scope.ts';
+import type { TokenPakCall } from './scope.ts';
+import type { ScopeView } from './scope-view.ts';
 import { renderTranscript } from './transcript.ts';
+
+/** A mock control's parameters, answered when the run's TokenPak has applied the change. */
+type Control<K extends 'configure' | 'setPatterns' | 'setDefault' | 'failNext'> = (...args: Parameters<MockProvider[K]>) => Promise<void>;
 
 /** Run-time controls of one mock (a mock provider, or the stand-in of a simulated provider). */
 export interface MockControls {
@@ -16,14 +23,19 @@ export interface MockControls {
   readonly settings: Readonly<MockRuntimeSettings>;
   /** Calls this mock received in this test, oldest first. */
   readonly calls: readonly MockCall[];
-  /** Changes settings (`latency_ms`, `failure_rate`, `failure`, `seed`, `chunk_delay_ms`, …). */
-  configure: MockProvider['configure'];
+  /**
+   * Changes settings (`latency_ms`, `failure_rate`, `failure`, `seed`, `chunk_delay_ms`, …).
+   * Every control takes effect before the test's next request through `fetch`; the promise it
+   * returns settles once the run's TokenPak has applied it, and rejects if the change was refused
+   * (a refused change also fails the test's next call and the test).
+   */
+  configure: Control<'configure'>;
   /** Adds patterns for a model (`*` for all), tried first; `{ replace: true }` drops the others. */
-  setPatterns: MockProvider['setPatterns'];
+  setPatterns: Control<'setPatterns'>;
   /** Sets a model's answer when no pattern matches. */
-  setDefault: MockProvider['setDefault'];
+  setDefault: Control<'setDefault'>;
   /** The next `count` calls fail with `failure` (default: the configured failure). */
-  failNext: MockProvider['failNext'];
+  failNext: Control<'failNext'>;
 }
 
 /** A test's TokenPak. */
@@ -56,26 +68,34 @@ export interface TokenPakHandle {
 
 /** Where a handle's operations go, resolved at each use. */
 export interface HandleTarget {
-  scope(): Scope;
-  /** Records a mock change made outside any test, so that every later test gets it too. */
-  recordFileChange?(provider: string, apply: (mock: MockProvider) => void): void;
+  scope(): ScopeView;
+  /** True when a mock change made now applies to the whole file (made outside any test). */
+  fileLevel?(): boolean;
   notes?(): readonly string[];
 }
 
-function pickMock(scope: Scope, name: string | undefined): MockProvider {
-  const names = scope.mockNames;
+/** The mock's name, checked against the scope's mocks when they are known. */
+function pickMock(scope: ScopeView, name: string | undefined): string {
+  const info = scope.info;
+  if (!info) {
+    if (name !== undefined) return name;
+    throw new TokenPakError(
+      'invalid_request',
+      'This test\'s config (from useTokenPak(options)) is still being prepared, so the mock to control cannot be chosen for you: name it, for example tokenpak.mock("mock").',
+    );
+  }
+  const names = Object.keys(info.mocks);
   if (name === undefined) {
-    if (names.length === 1) return scope.mock(names[0]!)!;
+    if (names.length === 1) return names[0]!;
     throw new TokenPakError(
       'invalid_request',
       names.length === 0
-        ? `${scope.config.source} has no mock provider to control. Add one (type: mock), or use simulateProviders: true to control simulated real providers.`
+        ? `${info.source} has no mock provider to control. Add one (type: mock), or use simulateProviders: true to control simulated real providers.`
         : `This test has several mocks (${names.join(', ')}): name one, for example tokenpak.mock(${JSON.stringify(names[0])}).`,
     );
   }
-  const mock = scope.mock(name);
-  if (mock) return mock;
-  const provider = scope.config.providers[name];
+  if (names.includes(name)) return name;
+  const provider = info.providers[name];
   const why = !provider
     ? 'is not in the config'
     : !provider.enabled
@@ -85,14 +105,12 @@ function pickMock(scope: Scope, name: string | undefined): MockProvider {
 }
 
 export function createHandle(target: HandleTarget): TokenPakHandle {
-  const control = <K extends 'configure' | 'setPatterns' | 'setDefault' | 'failNext'>(name: string | undefined, method: K) =>
-    ((...args: unknown[]) => {
+  const control =
+    (name: string, method: 'configure' | 'setPatterns' | 'setDefault' | 'failNext') =>
+    (...args: unknown[]): Promise<void> => {
       const scope = target.scope();
-      const mock = pickMock(scope, name);
-      const apply = (m: MockProvider) => (m[method] as (...a: unknown[]) => void)(...args);
-      apply(mock);
-      target.recordFileChange?.(mock.name, apply);
-    }) as MockProvider[K];
+      return scope.control(pickMock(scope, name), method, args, target.fileLevel?.() ?? false);
+    };
 
   return {
     get url() {
@@ -118,20 +136,20 @@ export function createHandle(target: HandleTarget): TokenPakHandle {
       return target.scope().calls.at(-1);
     },
     mock(provider) {
-      const resolved = pickMock(target.scope(), provider).name;
+      const resolved = pickMock(target.scope(), provider);
       return {
         name: resolved,
         get settings() {
-          return pickMock(target.scope(), resolved).settings;
+          return target.scope().mockSettings(resolved);
         },
         get calls() {
-          return pickMock(target.scope(), resolved).calls;
+          return target.scope().mockCalls(resolved);
         },
         configure: control(resolved, 'configure'),
         setPatterns: control(resolved, 'setPatterns'),
         setDefault: control(resolved, 'setDefault'),
         failNext: control(resolved, 'failNext'),
-      };
+      } as MockControls;
     },
     waitForCalls(count, options = {}) {
       return target.scope().waitForCalls(count, options.timeoutMs ?? 5_000);

@@ -1,11 +1,11 @@
 /**
- * `tokenpak/vitest`: a TokenPak per test file, `useTokenPak()` and the
+ * `tokenpak/vitest`: one TokenPak for the Vitest run, a private scope per test, `useTokenPak()` and the
  * `tokenpak` fixture, call-log matchers, simulated providers for fallback
  * scenarios. Set-up: `test: { setupFiles: ['tokenpak/vitest/setup'] }`.
  */
 import { TokenPakError } from '../errors.ts';
 import type { TokenPakHandle } from './handle.ts';
-import { checkOptions, type ScopeOptions } from './options.ts';
+import { checkOptions, type ScopeOptions } from './options-check.ts';
 import { currentSession } from './session.ts';
 
 /**
@@ -30,7 +30,7 @@ export function useTokenPak(options?: ScopeOptions): TokenPakHandle {
 export { it, test, type TokenPakFixtures } from './fixture.ts';
 export type { MockControls, TokenPakHandle } from './handle.ts';
 export { matchers as tokenpakMatchers, type TokenPakReceived } from './matchers.ts';
-export type { ConfigOption, ScopeOptions, SimulatedProviderSettings, TokenPakVitestOptions, UnhandledHostPolicy } from './options.ts';
+export type { ConfigOption, ScopeOptions, SimulatedProviderSettings, TokenPakVitestOptions, UnhandledHostPolicy } from './options-check.ts';
 export { tokenpak, type TokenPakVitePlugin } from './plugin.ts';
 export type { TokenPakAttempt, TokenPakCall } from './scope.ts';
 export type { AnswerSource } from '../providers/mock/answers.ts';

@@ -96,6 +96,10 @@ export interface ScopeInit {
   /** Builds the parts from proxy options (default: `createProxyParts`; the file scope starts the server here). */
   makeParts?: (options: ProxyOptions) => Promise<{ app: App; log: CallLogStore }> | { app: App; log: CallLogStore };
   onInternalError: (error: unknown) => void;
+  /** Told of each finished call (the run's TokenPak sends it to the test's process). */
+  onCall?: (call: TokenPakCall) => void;
+  /** Runs before each provider attempt (the run's TokenPak evaluates the test's function answers here). */
+  beforeAttempt?: (provider: string, request: ChatRequest) => Promise<void> | void;
 }
 
 export function createScope(init: ScopeInit): Scope {
@@ -115,9 +119,11 @@ export function createScope(init: ScopeInit): Scope {
   const waiters = new Set<() => void>();
   const log = createMemoryCallLog();
   log.subscribe((record) => {
-    calls.push(enrich(record, details.get(record.id) ?? []));
+    const call = enrich(record, details.get(record.id) ?? []);
+    calls.push(call);
     details.delete(record.id);
     for (const wake of waiters) wake();
+    init.onCall?.(call);
   });
 
   const note = (requestId: string | undefined, detail: AttemptDetail) => {
@@ -133,7 +139,7 @@ export function createScope(init: ScopeInit): Scope {
     if (existing) return existing;
     const provider = settings.type === 'mock' ? createMockProvider(name, settings, { servedModels: modelsSentTo(checked, name), onWarning: warn }) : createProvider(name, settings);
     if (provider.type === 'mock') mocks.set(name, provider as MockProvider);
-    const wrapped = instrument(provider, note, provider.type === 'mock' ? (provider as MockProvider) : undefined, upstreams.get(name));
+    const wrapped = instrument(provider, note, provider.type === 'mock' ? (provider as MockProvider) : undefined, upstreams.get(name), init.beforeAttempt);
     created.set(name, wrapped);
     return wrapped;
   };
@@ -219,6 +225,7 @@ function instrument(
   note: (requestId: string | undefined, detail: AttemptDetail) => void,
   mock: MockProvider | undefined,
   upstream: SimulatedUpstream | undefined,
+  beforeAttempt: ScopeInit['beforeAttempt'],
 ): Provider {
   const start = (request: ChatRequest, options: CallOptions | undefined): AttemptDetail => {
     const detail: AttemptDetail = { provider: provider.name, request };
@@ -235,6 +242,7 @@ function instrument(
     name: provider.name,
     type: provider.type,
     async complete(request, options) {
+      if (beforeAttempt) await beforeAttempt(provider.name, request);
       const detail = start(request, options);
       try {
         detail.response = await provider.complete(request, options);
@@ -244,10 +252,11 @@ function instrument(
       }
     },
     stream(request, options) {
-      const detail = start(request, options);
-      const accumulator = (detail.stream = new StreamAccumulator(request.model));
-      const inner = provider.stream(request, options);
       return (async function* (): AsyncGenerator<StreamEvent> {
+        if (beforeAttempt) await beforeAttempt(provider.name, request);
+        const detail = start(request, options);
+        const accumulator = (detail.stream = new StreamAccumulator(request.model));
+        const inner = provider.stream(request, options);
         try {
           for await (const event of inner) {
             accumulator.add(event);

@@ -1,63 +1,69 @@
 /**
- * One test file's TokenPak: a server on an ephemeral loopback port, started
- * before the test file is imported and stopped after it, with a private scope
- * per test.
+ * A test file's part of the run's TokenPak, in the test's process: the
+ * environment, the hook on `fetch` that tags each call with the test whose
+ * code made it, the tests' scope views, and the handles `useTokenPak()` and
+ * the fixture return. The TokenPak itself (config, mocks, router) runs once
+ * for the whole Vitest run (run-server.ts); this part imports none of it, so
+ * a test file starts in about the time a connection takes.
  *
- * Routing on the server:
- * - `/__tokenpak/<scope>/…`, or any path with `x-tokenpak-test: <scope>`: that
- *   scope (each handle's `url` carries its prefix, so concurrent tests that
- *   pass it on stay isolated);
- * - any other path (what `OPENAI_BASE_URL` and friends point at): the running
- *   test's scope when one test runs, the file's scope when none does; while
- *   several run concurrently, the file's scope, and each of those tests is
- *   told in its transcript that calls could not be attributed to it.
+ * Each test gets a scope of the run's TokenPak, `<channel>.t<n>`, made there
+ * on first use; the file has one too, for what runs outside any test.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { afterAll, afterEach, aroundEach, expect, type RunnerTestCase } from 'vitest';
-import { TokenPakError, toTokenPakError } from '../errors.ts';
-import { tokenpakFormat } from '../formats/tokenpak.ts';
-import type { MockProvider } from '../providers/mock/mock-provider.ts';
-import type { App } from '../server/app.ts';
-import { startProxy, type TokenPakProxy } from '../server/proxy.ts';
+import { createRequire } from 'node:module';
+import { expect, inject, type RunnerTestCase } from 'vitest';
+import { TokenPakError } from '../errors.ts';
+import { channelTo, type Channel } from './channel.ts';
+import { pointEnvironmentAt } from './env.ts';
+import { hookFetch, nativeFetch } from './fetch-tagging.ts';
 import { createHandle, type TokenPakHandle } from './handle.ts';
-import { answerFetchInProcess } from './in-process.ts';
-import { startInterception } from './intercept.ts';
-import { matchers } from './matchers.ts';
-import { checkOptions, createConfigLoader, projectRootOf, type ScopeOptions, type TokenPakVitestOptions } from './options.ts';
-import { rewrite } from './rewrite.ts';
-import { createScope, type Scope } from './scope.ts';
-import { createSimulator } from './simulator.ts';
-import { TRANSCRIPT_MARK } from './transcript.ts';
+import { hostPolicy } from './hosts.ts';
+import { registerHooks } from './hooks.ts';
+import { checkOptions, projectRootOf, type ScopeOptions, type TokenPakVitestOptions } from './options-check.ts';
+import { encode, PREFIX, REQUEST_HEADER, SCOPE_HEADER, SERVER_KEY, type RunServerInfo, type ScopeInfo } from './protocol.ts';
+import type { TokenPakCall } from './scope.ts';
+import { createScopeView, infoFor, type ScopeView, type ScopeViewInit } from './scope-view.ts';
+import { renderTranscript } from './transcript.ts';
 
 const SESSION = Symbol.for('tokenpak.vitest.session');
-const LAST_PORT = Symbol.for('tokenpak.vitest.port');
-const PREFIX = '/__tokenpak/';
-const SCOPE_HEADER = 'x-tokenpak-test';
+const SCOPE_COUNTER = Symbol.for('tokenpak.vitest.scopes');
+
+declare module 'vitest' {
+  interface ProvidedContext {
+    /** The run's TokenPak, from tokenpak/vitest/global-setup. */
+    'tokenpak:server': RunServerInfo;
+  }
+}
 
 /** One running test (one attempt of it, with retries). */
-interface TestState {
+export interface TestState {
   task: RunnerTestCase;
-  scope?: Scope;
-  /** The options the scope was built with, to tell a repeated useTokenPak(options) from a change. */
-  scopeKey?: string;
+  /** The scope id the run's TokenPak routes this test's untagged calls to. */
+  scopeId: string;
+  view?: ScopeView;
+  /** The options the view was made with, to tell a repeated useTokenPak(options) from a change. */
+  viewKey?: string;
+  /** Every scope this test used (a useTokenPak(options) replaces the first). */
+  scopes: string[];
   /** Calls that reached the shared URL while this test ran alongside others. */
   strays: number;
 }
 
 /** The per-file state behind `useTokenPak()`. */
 export interface Session {
-  /** The file's server URL (what `TOKENPAK_URL` is). */
+  /** The worker's shared URL (what `TOKENPAK_URL` is). */
   readonly url: string;
-  /** A handle bound to one test (its scope is created on first use). */
   handleFor(task: RunnerTestCase): TokenPakHandle;
-  /** `useTokenPak()`: bound to the calling test, or following the running test when called outside one. */
   use(options?: ScopeOptions): TokenPakHandle;
-  /** The scope that gets a request made now from the test process (for hard-coded hosts). */
-  currentScope(): Scope;
-  /** Answers a request to this TokenPak's URL in-process, for the test whose code made it. */
-  fetchInProcess(request: Request): Promise<Response>;
-  /** Adds a note to the transcript of the test running now (or of the file). */
-  noteCurrent(text: string): void;
+  startTest(task: RunnerTestCase): TestState;
+  runInTest(state: TestState, run: () => Promise<void>): Promise<void>;
+  endTest(state: TestState): void;
+  stateOf(task: RunnerTestCase): TestState | undefined;
+  /** The test used TokenPak (its handle, or a call was routed to it). */
+  touched(state: TestState): boolean;
+  transcriptOf(state: TestState): string;
+  /** Refused mock changes of the test that nobody awaited. */
+  unobservedRefusals(state: TestState): Error[];
   close(): Promise<void>;
 }
 
@@ -78,9 +84,65 @@ function scopeKeys(options: ScopeOptions | undefined): ScopeOptions {
 const hasScopeOptions = (options: ScopeOptions | undefined) => Object.keys(scopeKeys(options)).length > 0;
 
 /**
- * Starts the file's TokenPak and registers the hooks that give each test its
- * scope and print transcripts of failing tests. `tokenpak/vitest/setup` calls
- * it; call it yourself from your own setup file to pass options in code.
+ * Checks scope options as the run's TokenPak will apply them, synchronously,
+ * so that `useTokenPak(options)` throws where it is called. Loads the config
+ * reader into the test's process: only files that give such options pay it.
+ */
+function checks(): typeof import('./check-scope.ts') {
+  return createRequire(import.meta.url)('tokenpak/vitest/check-scope') as typeof import('./check-scope.ts');
+}
+
+function checkScopeNow(root: string, options: ScopeOptions): Omit<ScopeInfo, 'id' | 'url'> {
+  return checks().checkScope(root, options, process.env.TOKENPAK_CONFIG);
+}
+
+/** Mock controls are checked where they are written, with the same rules (and loader) as useTokenPak(options). */
+const checkControl: ScopeViewInit['check'] = (mock, method, args, config) => checks().checkControl(mock, method, args, config);
+
+/** A scope id unique in this worker, across test files. */
+function nextScopeId(channel: Channel, kind: 'f' | 't'): string {
+  const global = globalThis as Record<symbol, number | undefined>;
+  const n = (global[SCOPE_COUNTER] ?? 0) + 1;
+  global[SCOPE_COUNTER] = n;
+  return `${channel.id}.${kind}${n}`;
+}
+
+/**
+ * SDKs stop reading a stream at its last event (`[DONE]`, `message_stop`,
+ * `response.completed`), before the body ends: the chunk carrying it waits
+ * until the call has arrived, as does the end of any body.
+ */
+const LAST_EVENT = /\[DONE\]|message_stop|response\.(?:completed|failed|incomplete)|event: error/;
+
+function holdEndUntil(arrived: () => Promise<void>, sse: boolean): TransformStream<Uint8Array, Uint8Array> {
+  const decoder = new TextDecoder();
+  let tail = '';
+  return new TransformStream({
+    async transform(chunk, controller) {
+      if (sse) {
+        const text = tail + decoder.decode(chunk, { stream: true });
+        // Keep the end of this chunk, in case a marker is split across two.
+        tail = text.slice(-24);
+        if (LAST_EVENT.test(text)) await arrived();
+      }
+      controller.enqueue(chunk);
+    },
+    flush: () => arrived(),
+  });
+}
+
+/** A JSON error both SDKs read (OpenAI's `error.message`, Anthropic's `error.type`/`message`), status 400 so nobody retries it. */
+function refusalResponse(errors: Error[]): Response {
+  const message = `[tokenpak] This test's mock change was refused, so its call was not made: ${errors.map((e) => e.message).join(' | ')}`;
+  return Response.json({ type: 'error', error: { type: 'invalid_request_error', code: 'tokenpak_mock_change_refused', message } }, { status: 400 });
+}
+
+/**
+ * Connects the test file to the run's TokenPak and registers the hooks that
+ * give each test its scope and print transcripts of failing tests.
+ * `tokenpak/vitest/setup` calls it; call it yourself from your own setup file
+ * to pass options in code. Without the global setup (`tokenpak()` plugin, or
+ * `tokenpak/vitest/global-setup`), the file starts a TokenPak of its own.
  */
 export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promise<void> {
   checkOptions(options, 'setupTokenPak()');
@@ -90,150 +152,87 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
       'TokenPak is set up twice for this test file. Keep one of: tokenpak/vitest/setup in setupFiles, the tokenpak() Vite plugin (which adds it), or your own setupTokenPak() call.',
     );
   }
-  const cwd = options.root ?? projectRootOf(expect.getState().testPath, process.cwd());
-  // The official SDK constructors throw without a key; a dummy one never leaves this machine.
-  const savedEnv = Object.fromEntries(['OPENAI_BASE_URL', 'ANTHROPIC_BASE_URL', 'TOKENPAK_URL', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY'].map((k) => [k, process.env[k]]));
-  process.env.OPENAI_API_KEY ||= 'tokenpak-test-key';
-  process.env.ANTHROPIC_API_KEY ||= 'tokenpak-test-key';
+  const root = options.root ?? projectRootOf(expect.getState().testPath, process.cwd());
+  let server: RunServerInfo | undefined = inject(SERVER_KEY);
+  let own: { close(): Promise<void> } | undefined;
+  if (!server) {
+    // No global setup: this file gets a TokenPak of its own (what every file paid before the run-wide one).
+    const { startRunServer } = await import('./run-server.ts');
+    const started = await startRunServer();
+    own = started;
+    server = { url: started.url, controlPort: started.controlPort, token: started.token };
+  }
+  const channel = await channelTo(server);
+  const origin = server.url;
+  const url = `${origin}${PREFIX}${channel.id}`;
 
-  const onInternalError = (error: unknown) => {
-    console.error('[tokenpak] internal error:', error);
-    currentSessionNote(`TokenPak had an internal error: ${(error as Error)?.message ?? String(error)}`);
-  };
-  const loader = createConfigLoader(cwd);
-  const simulator = createSimulator(onInternalError);
-  const als = new AsyncLocalStorage<TestState>();
-  const running = new Map<string, TestState>();
-  const scopes = new Map<string, Scope>();
-  let fileOptions: ScopeOptions = scopeKeys(options);
-  const fileChanges: Array<{ provider: string; apply: (mock: MockProvider) => void }> = [];
-  let nextId = 0;
-  let proxy: TokenPakProxy | undefined;
-  let url = '';
-
-  const applyFileChanges = (scope: Scope) => {
-    for (const change of fileChanges) {
-      const mock = scope.mock(change.provider);
-      if (mock) change.apply(mock);
-    }
-  };
-
-  const newScope = (id: string, label: string, scopeUrl: () => string, scopeOptions: ScopeOptions): Scope => {
-    const scope = createScope({
-      id,
-      label,
-      url: scopeUrl,
-      config: loader.load(scopeOptions.config),
-      options: scopeOptions,
-      simulator,
-      onInternalError,
-    });
-    applyFileChanges(scope);
-    scopes.set(id, scope);
-    return scope;
-  };
-
-  const scopeOf = (state: TestState, scopeOptions?: ScopeOptions): Scope => {
-    if (state.scope && !hasScopeOptions(scopeOptions)) return state.scope;
-    const merged = { ...fileOptions, ...scopeKeys(scopeOptions) };
-    const key = JSON.stringify(merged);
-    if (state.scope && state.scopeKey === key) return state.scope;
-    if (state.scope) {
-      if (state.scope.calls.length > 0) {
-        throw new TokenPakError('invalid_request', `useTokenPak() with options must come before the test's first call to TokenPak (${state.scope.calls.length} call(s) already made). Call it at the start of the test.`);
-      }
-      scopes.delete(state.scope.id);
-      void state.scope.dispose();
-    }
-    const id = `t${++nextId}`;
-    const scopeUrl = `${url}${PREFIX}${id}`;
-    state.scope = newScope(id, `test "${state.task.fullTestName ?? state.task.name}"`, () => scopeUrl, merged);
-    state.scopeKey = key;
-    return state.scope;
-  };
-
-  // The file's own scope, served by the proxy's parts; replaced when a file-level useTokenPak() gives options.
-  let fileScope: Scope;
-  const fileLabel = () => 'this test file (outside any test)';
-
-  /**
-   * Routes a request to its scope. `caller` is the test whose code made the
-   * request when that is known (a fetch answered in-process through msw runs in
-   * the test's async context); a request off the socket has none.
-   */
-  const route = async (request: Request, caller: TestState | undefined): Promise<Response> => {
-    const target = new URL(request.url);
-    let scope: Scope | undefined;
-    let forwarded = request;
-    if (target.pathname.startsWith(PREFIX)) {
-      const rest = target.pathname.slice(PREFIX.length);
-      const slash = rest.indexOf('/');
-      const id = slash === -1 ? rest : rest.slice(0, slash);
-      scope = scopes.get(id);
-      if (!scope) return unknownScope(id);
-      forwarded = rewrite(request, `${slash === -1 ? '/' : rest.slice(slash)}${target.search}`);
-    } else if (request.headers.has(SCOPE_HEADER)) {
-      const id = request.headers.get(SCOPE_HEADER)!;
-      scope = scopes.get(id);
-      if (!scope) return unknownScope(id);
-    } else if (caller) {
-      scope = scopeOf(caller);
-    } else if (running.size === 1) {
-      scope = scopeOf(running.values().next().value!);
-    } else {
-      scope = fileScope;
-      for (const state of running.values()) {
-        state.strays++;
-        scopeOf(state);
-      }
-    }
-    return scope.fetch(forwarded);
-  };
-  const dispatch = (request: Request, _app: App) => route(request, undefined);
-
-  fileScope = createScope({
-    id: 'file',
-    label: fileLabel(),
-    url: () => url,
-    config: loader.load(fileOptions.config),
-    options: fileOptions,
-    simulator,
-    onInternalError,
-    makeParts: async (proxyOptions) => {
-      const start = (port: number) => startProxy({ ...proxyOptions, port, host: '127.0.0.1', fetch: dispatch });
-      // Without isolation, modules (and the SDK clients they made) outlive a test file: the next file's
-      // TokenPak takes the same port when it can, so that those clients still reach it.
-      const previous = (globalThis as Record<symbol, number | undefined>)[LAST_PORT];
-      try {
-        proxy = await start(previous ?? 0);
-      } catch (error) {
-        if (previous === undefined || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-        proxy = await start(0);
-      }
-      (globalThis as Record<symbol, number>)[LAST_PORT] = proxy.port;
-      return proxy;
-    },
-  });
+  const fileId = nextScopeId(channel, 'f');
+  let fileInfo: ScopeInfo;
   try {
-    await fileScope.ready();
+    fileInfo = await channel.request<ScopeInfo>('file', { root, options: scopeKeys(options), configFromEnv: process.env.TOKENPAK_CONFIG, scope: fileId });
   } catch (error) {
-    await simulator.close();
+    await own?.close();
     throw error;
   }
-  url = proxy!.url;
-  scopes.set(fileScope.id, fileScope);
 
-  const currentScope = (): Scope => {
-    const state = als.getStore();
-    return state ? scopeOf(state) : fileScope;
+  const als = new AsyncLocalStorage<TestState>();
+  const running = new Map<string, TestState>();
+  /** Scope id → view, for the calls the run's TokenPak pushes. */
+  const views = new Map<string, ScopeView>();
+  /** Scope id → running test, for a test whose view is made when its first call arrives. */
+  const byScope = new Map<string, TestState>();
+  const fileLabel = 'this test file (outside any test)';
+  let fileView = createScopeView({ id: fileId, label: fileLabel, url, channel, info: fileInfo, check: checkControl });
+  views.set(fileId, fileView);
+  let fileOptions: ScopeOptions = scopeKeys(options);
+
+  const labelOf = (state: TestState) => `test "${state.task.fullTestName ?? state.task.name}"`;
+
+  /** The test's view, made on first use (with options: a new scope of the run's TokenPak). */
+  const viewOf = (state: TestState, scopeOptions?: ScopeOptions): ScopeView => {
+    if (state.view && !hasScopeOptions(scopeOptions)) return state.view;
+    const merged = { ...fileOptions, ...scopeKeys(scopeOptions) };
+    const key = encode(merged);
+    if (state.view && state.viewKey === key) return state.view;
+    if (!state.view && !hasScopeOptions(scopeOptions)) {
+      state.view = createScopeView({ id: state.scopeId, label: labelOf(state), url: `${origin}${PREFIX}${state.scopeId}`, channel, info: infoFor(fileView.info!, state.scopeId, `${origin}${PREFIX}${state.scopeId}`), check: checkControl });
+    } else {
+      if (state.view && state.view.calls.length > 0) {
+        throw new TokenPakError('invalid_request', `useTokenPak() with options must come before the test's first call to TokenPak (${state.view.calls.length} call(s) already made). Call it at the start of the test.`);
+      }
+      const checked = checkScopeNow(root, merged);
+      const id = nextScopeId(channel, 't');
+      const scopeUrl = `${origin}${PREFIX}${id}`;
+      const info = channel.request<ScopeInfo>('scope', { scope: id, test: state.task.id, options: scopeKeys(scopeOptions) });
+      state.view = createScopeView({ id, label: labelOf(state), url: scopeUrl, channel, info, known: { ...checked, id, url: scopeUrl }, check: checkControl });
+      state.scopes.push(id);
+      state.scopeId = id;
+      byScope.set(id, state);
+    }
+    state.viewKey = key;
+    views.set(state.view.id, state.view);
+    return state.view;
   };
 
-  const dynamicHandle = createHandle({
-    scope: currentScope,
-    recordFileChange(provider, apply) {
-      if (!als.getStore()) fileChanges.push({ provider, apply });
+  const currentView = (): ScopeView => {
+    const state = als.getStore();
+    return state ? viewOf(state) : fileView;
+  };
+
+  channel.events = {
+    call(scopeId, call, mockCalls) {
+      let view = views.get(scopeId);
+      const state = byScope.get(scopeId);
+      if (!view && state) view = viewOf(state);
+      view?.arrived(call as TokenPakCall | undefined, mockCalls);
     },
-  });
+    stray(testId) {
+      const state = running.get(testId);
+      if (!state) return;
+      state.strays++;
+      viewOf(state);
+    },
+  };
 
   const notesOf = (state: TestState) => (): string[] =>
     state.strays > 0
@@ -243,10 +242,82 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
         ]
       : [];
 
-  const boundHandle = (state: TestState): TokenPakHandle => createHandle({ scope: () => scopeOf(state), notes: notesOf(state) });
+  const boundHandle = (state: TestState): TokenPakHandle => createHandle({ scope: () => viewOf(state), notes: notesOf(state) });
+  const dynamicHandle = createHandle({ scope: currentView, fileLevel: () => !als.getStore() });
 
-  let interception: (() => void) | undefined;
-  let shortcut: (() => void) | undefined;
+  /** Sends a request for TokenPak to the run's TokenPak, tagged with its scope; resolves once its calls have arrived. */
+  const send = async (request: Request, pathAndQuery: string, scopeId: string): Promise<Response> => {
+    await channel.settled();
+    const view = views.get(scopeId);
+    const refused = view?.takeRefused() ?? [];
+    if (refused.length > 0) return refusalResponse(refused);
+    const { tag, arrived } = channel.tagRequest();
+    const headers = new Headers(request.headers);
+    headers.set(SCOPE_HEADER, scopeId);
+    headers.set(REQUEST_HEADER, tag);
+    const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.body !== null;
+    const response = await nativeFetch()(`${origin}${pathAndQuery}`, {
+      method: request.method,
+      headers,
+      signal: request.signal,
+      redirect: 'manual',
+      ...(hasBody ? { body: request.body, duplex: 'half' } : {}),
+    } as RequestInit);
+    if (!response.body) {
+      await arrived();
+      return response;
+    }
+    // The body ends only once the call is in the test's calls: `await` the SDK call, then assert.
+    const body = response.body.pipeThrough(holdEndUntil(arrived, response.headers.get('content-type')?.startsWith('text/event-stream') ?? false));
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  };
+
+  const policy = hostPolicy(options);
+  const warned = new Set<string>();
+  const noteOnce = (text: string) => {
+    const view = currentView();
+    if (!view.notes.includes(text)) view.notes.push(text);
+  };
+
+  /** A request from the code under test for TokenPak (or an LLM host); undefined lets it through. */
+  const handle = (request: Request): Promise<Response> | undefined => {
+    const target = new URL(request.url);
+    if (target.origin === origin) {
+      let path = target.pathname;
+      let scopeId: string | undefined;
+      if (path.startsWith(PREFIX)) {
+        const rest = path.slice(PREFIX.length);
+        const slash = rest.indexOf('/');
+        const head = slash === -1 ? rest : rest.slice(0, slash);
+        path = slash === -1 ? '/' : rest.slice(slash);
+        // The shared URL: the test whose code made the call. A scope's own URL: that scope.
+        if (head !== channel.id) scopeId = head;
+      }
+      scopeId ??= request.headers.get(SCOPE_HEADER) ?? currentView().id;
+      return send(request, `${path}${target.search}`, scopeId);
+    }
+    const decision = policy(target);
+    if (decision === 'pass') return undefined;
+    if (decision === 'forward') {
+      noteOnce(`calls to https://${target.hostname} (hard-coded in the code under test) were intercepted and answered by this TokenPak`);
+      return send(request, `${target.pathname}${target.search}`, currentView().id);
+    }
+    const called = `The code under test called ${request.method} ${target.origin}${target.pathname}, an LLM API that TokenPak does not answer`;
+    if (decision === 'warn') {
+      if (!warned.has(target.hostname)) console.warn(`[tokenpak] ${called}; letting it through (unhandledLLMHosts: "warn"). Point that client at TokenPak (tokenpak.url), or set unhandledLLMHosts: "error" to refuse such calls.`);
+      warned.add(target.hostname);
+      noteOnce(`let through a call to ${target.origin} (unhandledLLMHosts: "warn")`);
+      return undefined;
+    }
+    noteOnce(`refused a call to ${target.origin}${target.pathname} (unhandledLLMHosts: "error")`);
+    const message = `${called}. Point that client at TokenPak (tokenpak.url), or set unhandledLLMHosts: "warn" or "bypass" to let such calls through.`;
+    return Promise.resolve(Response.json({ error: { type: 'tokenpak_blocked_host', message: `[tokenpak] ${message}` } }, { status: 403 }));
+  };
+
+  let unhook: (() => void) | undefined;
+  let stopInterception: (() => void) | undefined;
+  const restoreEnv = pointEnvironmentAt(url);
+
   const session: Session = {
     url,
     handleFor(task) {
@@ -257,99 +328,83 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
     use(useOptions) {
       const state = als.getStore();
       if (state) {
-        scopeOf(state, useOptions);
+        viewOf(state, useOptions);
         return boundHandle(state);
       }
       if (hasScopeOptions(useOptions)) {
         // Later tests of this file get these options; the file's own scope is rebuilt with them.
-        fileOptions = { ...fileOptions, ...scopeKeys(useOptions) };
-        const previous = fileScope;
-        fileScope = newScope(`f${++nextId}`, fileLabel(), () => url, fileOptions);
-        scopes.delete(previous.id);
-        void previous.dispose();
+        const merged = { ...fileOptions, ...scopeKeys(useOptions) };
+        const checked = checkScopeNow(root, merged);
+        fileOptions = merged;
+        const id = nextScopeId(channel, 'f');
+        const info = channel.request<ScopeInfo>('fileOptions', { scope: id, options: scopeKeys(useOptions) });
+        fileView = createScopeView({ id, label: fileLabel, url, channel, info, known: { ...checked, id, url }, check: checkControl });
+        views.set(id, fileView);
+        // Tests made with the file's options copy its info: hold them (and the file's own hooks) until it is known.
+        const ready = info.then((known) => void (fileView.info = known));
+        pending.add(ready);
+        ready.catch(() => {});
       }
       return dynamicHandle;
     },
-    currentScope,
-    fetchInProcess: (request) => route(request, als.getStore()),
-    noteCurrent(text) {
-      const state = als.getStore();
-      (state ? scopeOf(state) : fileScope).notes.push(text);
+    startTest(task) {
+      const state: TestState = { task, scopeId: nextScopeId(channel, 't'), scopes: [], strays: 0 };
+      state.scopes.push(state.scopeId);
+      running.set(task.id, state);
+      byScope.set(state.scopeId, state);
+      channel.send('start', { test: task.id, scope: state.scopeId });
+      return state;
+    },
+    async runInTest(state, run) {
+      if (pending.size > 0) await Promise.all(pending);
+      await als.run(state, run);
+    },
+    endTest(state) {
+      running.delete(state.task.id);
+      for (const id of state.scopes) {
+        byScope.delete(id);
+        views.delete(id);
+      }
+      if (!channel.closed) channel.send('end', { test: state.task.id, scopes: state.scopes });
+    },
+    stateOf: (task) => running.get(task.id),
+    touched: (state) => state.view !== undefined,
+    transcriptOf(state) {
+      return boundHandle(state).transcript();
+    },
+    unobservedRefusals(state) {
+      return state.view ? state.view.unobserved() : [];
     },
     async close() {
-      shortcut?.();
-      interception?.();
-      for (const [key, value] of Object.entries(savedEnv)) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
+      stopInterception?.();
+      unhook?.();
+      restoreEnv();
+      channel.events = undefined;
       delete (globalThis as Record<symbol, unknown>)[SESSION];
-      for (const scope of scopes.values()) await scope.dispose();
-      await proxy?.close({ graceMs: 0 });
-      await simulator.close();
+      await own?.close();
     },
   };
-
-  function currentSessionNote(text: string) {
-    session.noteCurrent(text);
-  }
-
-  process.env.TOKENPAK_URL = url;
-  process.env.OPENAI_BASE_URL = `${url}/v1`;
-  process.env.ANTHROPIC_BASE_URL = url;
+  const pending = new Set<Promise<void>>();
   (globalThis as Record<symbol, Session>)[SESSION] = session;
 
-  if (options.interceptHosts !== false) {
+  if (options.interceptHosts === true) {
     try {
-      interception = await startInterception(session, options);
+      const { startInterception } = await import('./intercept.ts');
+      stopInterception = await startInterception(handle);
     } catch (error) {
       await session.close();
       throw error;
     }
   }
-  // Installed after msw, so that calls to this TokenPak skip msw's machinery too.
-  if (options.answerInProcess !== false) shortcut = answerFetchInProcess(new URL(url).origin, session.fetchInProcess);
+  // Installed after msw, so that fetch calls for TokenPak skip msw's machinery.
+  if (options.answerInProcess !== false) {
+    const originSlash = `${origin}/`;
+    const claims =
+      options.interceptHosts === false
+        ? (target: string) => target.startsWith(originSlash)
+        : (target: string) => target.startsWith(originSlash) || (!target.startsWith('http://127.0.0.1') && policy(new URL(target)) !== 'pass');
+    unhook = hookFetch(claims, handle);
+  }
 
-  expect.extend(matchers);
-
-  // Vitest reads which fixtures a hook uses from its parameters: they must be destructured.
-  aroundEach(async (runTest, { task }) => {
-    const state: TestState = { task, strays: 0 };
-    running.set(task.id, state);
-    try {
-      await als.run(state, runTest);
-    } finally {
-      running.delete(task.id);
-      if (state.scope) {
-        scopes.delete(state.scope.id);
-        await state.scope.dispose();
-      }
-    }
-  });
-
-  // Registered first, so it runs after the test file's own afterEach hooks and sees their calls too.
-  afterEach(({ task }) => {
-    const result = task.result;
-    const state = running.get(task.id);
-    if (options.transcriptOnFailure === false || result?.state !== 'fail' || !state?.scope) return;
-    const transcript = boundHandle(state).transcript();
-    const error = result.errors?.[0];
-    if (error && typeof error.message === 'string') {
-      if (!error.message.includes(TRANSCRIPT_MARK)) error.message += `\n\n${transcript}`;
-    } else {
-      console.error(transcript);
-    }
-  });
-
-  afterAll(() => session.close());
-}
-
-function unknownScope(id: string): Response {
-  const error = new TokenPakError(
-    'route_not_found',
-    `No running test owns TokenPak scope "${id}": a test's URL (tokenpak.url) works only while that test runs. Use the URL of the running test's handle.`,
-    { status: 404 },
-  );
-  const rendered = tokenpakFormat.renderError(toTokenPakError(error), { requestId: 'tokenpak-vitest' });
-  return Response.json(rendered.body, { status: rendered.status });
+  registerHooks(session, options);
 }

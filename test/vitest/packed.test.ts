@@ -2,11 +2,13 @@
  * The package as users get it: `npm pack` the built package, install the
  * tarball into fresh projects outside the repository together with Vitest (4
  * and 5, the declared peer range), msw (2 and 3), the OpenAI and Anthropic SDKs
- * from the npm registry, copy examples/vitest-app in, type-check it and run its
- * suite. Every child process has a time limit.
+ * from the npm registry, copy examples/vitest-app in (its suite has
+ * concurrent tests and a fallback drill) and the README's five-minute example
+ * next to it, type-check the app and run both suites with `pool: 'forks'` and
+ * `pool: 'threads'`. Every child process has a time limit.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,12 +70,57 @@ describe.concurrent('the packed package in a fresh project', () => {
       // The example type-checks against the published types (matchers, fixture, handle).
       await run(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', dir], dir, 120_000);
 
-      const result: VitestRun = await runVitest(dir, [], { timeoutMs: 120_000 });
-      expect(result.output).toContain(`RUN  v${major}.`);
-      const failed = result.tests.filter((t) => t.status !== 'passed');
-      expect(failed.map((t) => `${t.fullName}: ${t.failureMessages.join('\n')}`), result.output).toEqual([]);
-      expect(result.tests.length).toBeGreaterThanOrEqual(14);
-      expect(result.code).toBe(0);
-    }, 420_000);
+      // The README's five-minute example, from its code blocks, in a project of its own next to the app.
+      const readme = join(dir, 'readme');
+      writeFiveMinuteExample(readme);
+
+      const vitestBin = join(dir, 'node_modules/vitest/vitest.mjs');
+      for (const pool of ['forks', 'threads']) {
+        const result: VitestRun = await runVitest(dir, [`--pool=${pool}`], { timeoutMs: 120_000 });
+        expect(result.output).toContain(`RUN  v${major}.`);
+        const failed = result.tests.filter((t) => t.status !== 'passed');
+        expect(failed.map((t) => `${pool}: ${t.fullName}: ${t.failureMessages.join('\n')}`), result.output).toEqual([]);
+        expect(result.tests.length).toBeGreaterThanOrEqual(17);
+        // The concurrent tests (both ways of reaching TokenPak) and the fallback drill ran and passed.
+        for (const title of ['billing', 'refund', 'password', 'when OpenAI is down, Anthropic answers and the app carries on', 'a rate limit mid-route falls back for streamed replies too']) {
+          expect(result.byTitle(title).status, `${pool}: ${title}`).toBe('passed');
+        }
+        expect(result.code).toBe(0);
+
+        const five = await runVitest(readme, [`--pool=${pool}`], { timeoutMs: 120_000, vitestBin });
+        expect(five.tests.map((t) => `${t.status}: ${t.title}`), five.output).toEqual(['passed: debugs code', 'passed: a test can change the mock, for itself only']);
+      }
+    }, 600_000);
   }
 });
+
+/** Writes the README's five-minute example (config, tokenpak.config.yaml, test) with a small src/assistant.ts into `dir`. */
+function writeFiveMinuteExample(dir: string): void {
+  const text = readFileSync(join(REPO, 'README.md'), 'utf8');
+  const start = text.indexOf('### In five minutes');
+  const section = text.slice(start, text.indexOf('\n### ', start + 1));
+  const blocks = [...section.matchAll(/^( *)```(\w*)\n([\s\S]*?)^\1```/gm)].map((m) => ({
+    lang: m[2]!,
+    code: m[3]!.split('\n').map((line) => line.slice(m[1]!.length)).join('\n'),
+  }));
+  const config = blocks.find((b) => b.lang === 'ts' && b.code.includes('plugins: [tokenpak()]'));
+  const yaml = blocks.find((b) => b.lang === 'yaml');
+  const test = blocks.find((b) => b.lang === 'ts' && b.code.startsWith('// test/assistant.test.ts'));
+  expect(config && yaml && test, JSON.stringify(blocks, null, 2)).toBeTruthy();
+  mkdirSync(join(dir, 'test'), { recursive: true });
+  mkdirSync(join(dir, 'src'));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'five-minutes', private: true, type: 'module' }));
+  writeFileSync(join(dir, 'vitest.config.ts'), config!.code);
+  writeFileSync(join(dir, 'tokenpak.config.yaml'), yaml!.code);
+  writeFileSync(join(dir, 'test/assistant.test.ts'), test!.code);
+  writeFileSync(
+    join(dir, 'src/assistant.ts'),
+    `import OpenAI from 'openai';
+const openai = new OpenAI();
+export async function debugCode(code: string): Promise<string | null> {
+  const completion = await openai.chat.completions.create({ model: 'gpt-4', messages: [{ role: 'user', content: code }] });
+  return completion.choices[0]!.message.content;
+}
+`,
+  );
+}

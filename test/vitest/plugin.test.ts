@@ -50,7 +50,7 @@ describe('a mock-only project (SDK clients configured by the environment)', () =
   it('a failing matcher prints what it expected and the test\'s transcript', () => {
     const failure = failureOf(result, 'EXPECTED FAIL: matcher prints the transcript');
     expect(failure).toContain('expected provider "mock" to have been called 2 times, but it was called 1 time');
-    expect(failure).toMatch(/TokenPak transcript of test "EXPECTED FAIL: matcher prints the transcript": 1 call \(TokenPak at http:\/\/127\.0\.0\.1:\d+\/__tokenpak\/t\d+\)/);
+    expect(failure).toMatch(/TokenPak transcript of test "EXPECTED FAIL: matcher prints the transcript": 1 call \(TokenPak at http:\/\/127\.0\.0\.1:\d+\/__tokenpak\/w[0-9a-f]{12}\.t\d+\)/);
     expect(failure).toContain('#1 gpt-4 → backup ✓ 200, after 1 failed attempt  [openai-chat');
     expect(failure).toContain('prompt: "Debug the parser"');
     expect(failure).toMatch(/1\. mock → gpt-4: ✗ 500 provider_error: Mock provider "mock" simulated a server error \(HTTP 500, failNext\)\. \(pattern "debug", injected failure: HTTP 500, \d+ ms\)/);

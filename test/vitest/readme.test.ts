@@ -30,7 +30,7 @@ afterAll(() => {
 
 it('the five-minute setup works as written', async () => {
   const blocks = fiveMinuteBlocks();
-  const config = blocks.find((b) => b.lang === 'ts' && b.code.includes("setupFiles: ['tokenpak/vitest/setup']"));
+  const config = blocks.find((b) => b.lang === 'ts' && b.code.includes('plugins: [tokenpak()]'));
   const yaml = blocks.find((b) => b.lang === 'yaml');
   const test = blocks.find((b) => b.lang === 'ts' && b.code.startsWith('// test/assistant.test.ts'));
   expect(config && yaml && test, JSON.stringify(blocks, null, 2)).toBeTruthy();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { defineConfig } from '../../src/config/load.ts';
 import type { MatcherState } from 'vitest';
-import { answerFetchInProcess } from '../../src/vitest/in-process.ts';
+import { hookFetch } from '../../src/vitest/fetch-tagging.ts';
 import { matchers } from '../../src/vitest/matchers.ts';
 import { checkOptions, createConfigLoader, prepareConfig, projectRootOf, simulatedProviders } from '../../src/vitest/options.ts';
 import { createScope, type Scope } from '../../src/vitest/scope.ts';
@@ -218,8 +218,8 @@ describe('matchers', () => {
   });
 });
 
-describe('answering fetch in-process', () => {
-  it('sends calls to its own origin to the handler, everything else to the previous fetch, and restores it', async () => {
+describe('the fetch hook', () => {
+  it('hands the calls it claims to the handler (which may let one through), everything else to the previous fetch, and restores it', async () => {
     const original = globalThis.fetch;
     const seen: string[] = [];
     const fake = (async (input: string | URL | Request) => {
@@ -228,25 +228,31 @@ describe('answering fetch in-process', () => {
     }) as typeof fetch;
     globalThis.fetch = fake;
     try {
-      const remove = answerFetchInProcess('http://127.0.0.1:4321', async (request) => {
-        seen.push(`handler ${request.method} ${request.url} ${await request.text()}`);
-        return Response.json({ ok: true });
+      const claims = (url: string) => url.startsWith('http://127.0.0.1:4321/');
+      const remove = hookFetch(claims, (request) => {
+        if (request.url.endsWith('/let-through')) return undefined;
+        return request.text().then((body) => {
+          seen.push(`handler ${request.method} ${request.url} ${body}`);
+          return Response.json({ ok: true });
+        });
       });
       expect(await (await fetch('http://127.0.0.1:4321/v1/chat/completions', { method: 'POST', body: '{"a":1}' })).json()).toEqual({ ok: true });
       await fetch(new URL('http://127.0.0.1:4321/__tokenpak/t1/v1/models'));
       await fetch(new Request('http://127.0.0.1:4321/healthz'));
       expect(await (await fetch('http://127.0.0.1:43210/other')).text()).toBe('from previous');
+      expect(await (await fetch('http://127.0.0.1:4321/let-through')).text()).toBe('from previous');
       expect(seen).toEqual([
         'handler POST http://127.0.0.1:4321/v1/chat/completions {"a":1}',
         'handler GET http://127.0.0.1:4321/__tokenpak/t1/v1/models ',
         'handler GET http://127.0.0.1:4321/healthz ',
         'previous http://127.0.0.1:43210/other',
+        'previous [object Request]',
       ]);
       const held = globalThis.fetch;
       remove();
       expect(globalThis.fetch).toBe(fake);
       // A client that kept the wrapper (no test isolation) reaches the next file's TokenPak through it.
-      const removeNext = answerFetchInProcess('http://127.0.0.1:4321', async () => new Response('next file'));
+      const removeNext = hookFetch(claims, async () => new Response('next file'));
       expect(await (await held('http://127.0.0.1:4321/v1/models')).text()).toBe('next file');
       removeNext();
       expect(await (await held('http://127.0.0.1:4321/v1/models')).text()).toBe('from previous');

@@ -1,6 +1,6 @@
 /**
  * Old code that calls OpenAI's public host directly with fetch. In tests,
- * TokenPak's plugin intercepts https://api.openai.com (with msw) and answers
+ * TokenPak's plugin intercepts fetch calls to https://api.openai.com and answers
  * from the test's TokenPak, so even this makes no real API call.
  */
 export async function isAppropriate(text: string): Promise<boolean> {
