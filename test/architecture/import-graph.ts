@@ -69,8 +69,11 @@ export function importEdges(dir = join(root, 'src')): ImportEdge[] {
  * them, and they import no implementation of any layer, only the base
  * (`errors.ts`, `util/`, `canonical/`) and each other. The base imports only
  * the base, plus the types (nothing that runs) of config and logs records.
+ *
+ * `cassettes` stands with the router: it builds the real providers with a
+ * recording/replaying transport, and the server uses it; it never routes.
  */
-export const STACK = [['cli', 'vitest'], ['server'], ['router'], ['providers'], ['formats']] as const;
+export const STACK = [['cli', 'vitest'], ['server'], ['router', 'cassettes'], ['providers'], ['formats']] as const;
 export const BESIDE = ['config', 'logs', 'pricing'] as const;
 export const BASE = ['errors', 'util', 'canonical'] as const;
 
