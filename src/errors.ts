@@ -23,6 +23,8 @@ export type TokenPakErrorCode =
   | 'provider_auth_error'
   | 'provider_disabled'
   | 'production_guard'
+  /** A mock with `on_unmatched: error` received a request no rule matches. */
+  | 'mock_unmatched'
   /** The call log cannot be opened, read or written. */
   | 'log_store_error'
   /** The server is stopping: the request or stream was cut at the end of the shutdown grace period. */

@@ -95,6 +95,14 @@ export interface ChatRequest {
   tools?: ToolDefinition[];
   toolChoice?: ToolChoice;
   responseFormat?: ResponseFormat;
+  /** The request's `metadata` (OpenAI `metadata`, Anthropic `metadata.user_id`), values as text; mock rules can match on it. */
+  metadata?: Record<string, string>;
+}
+
+/** Read access to a client request's headers. */
+export interface RequestHeaders {
+  /** The header's value, or null when absent; `name` in any case. */
+  get(name: string): string | null;
 }
 
 /** Why generation stopped. */
@@ -120,6 +128,11 @@ export interface ChatResponse {
   /** The stop sequence that ended the answer, when one did (`stopReason` is then `stop`). */
   stopSequence?: string;
   usage: Usage;
+  /**
+   * What the provider changed about its answer and why, for the call record
+   * (the mock: a canned answer replaced to meet the request's demands).
+   */
+  warnings?: string[];
 }
 
 /**
@@ -135,7 +148,7 @@ export type StreamEvent =
   /** A fragment of the JSON arguments of the tool call at `index`. */
   | { type: 'tool-call-delta'; index: number; argumentsDelta: string }
   | { type: 'tool-call-end'; index: number }
-  | { type: 'finish'; stopReason: StopReason; usage: Usage; stopSequence?: string }
+  | { type: 'finish'; stopReason: StopReason; usage: Usage; stopSequence?: string; warnings?: string[] }
   | { type: 'error'; error: Error };
 
 /** The text of a message or answer, its text parts joined. */
@@ -209,6 +222,7 @@ export class StreamAccumulator {
       stopReason: this.finish?.stopReason ?? 'stop',
       ...(this.finish?.stopSequence !== undefined ? { stopSequence: this.finish.stopSequence } : {}),
       usage: this.finish?.usage ?? { inputTokens: 0, outputTokens: 0 },
+      ...(this.finish?.warnings ? { warnings: this.finish.warnings } : {}),
     };
   }
 }

@@ -240,6 +240,20 @@ function resolveRoutes(config: ParsedConfig, locate: Locate): { models: Record<s
         const error = patternKeyError(key);
         if (error) issues.push({ ...locate(['providers', name, 'responses', model, 'patterns', i, 0], 'key'), message: `pattern key ${JSON.stringify(key)} ${error}` });
       });
+      entry.rules.forEach((rule, i) => {
+        const at = ['providers', name, 'responses', model, 'rules', i, 'when'];
+        const texts: Array<[DataPath, string | undefined]> = [
+          [[...at, 'prompt'], rule.when.prompt],
+          [[...at, 'system'], rule.when.system],
+          [[...at, 'tool_result', 'contains'], typeof rule.when.tool_result === 'object' ? rule.when.tool_result.contains : undefined],
+          ...Object.entries(rule.when.metadata ?? {}).map(([key, value]): [DataPath, string] => [[...at, 'metadata', key], value]),
+          ...Object.entries(rule.when.header ?? {}).map(([key, value]): [DataPath, string] => [[...at, 'header', key], value]),
+        ];
+        for (const [path, text] of texts) {
+          const error = text === undefined ? undefined : patternKeyError(text);
+          if (error) issues.push({ ...locate(path), message: `${JSON.stringify(text)} ${error}` });
+        }
+      });
     }
   }
 

@@ -64,10 +64,12 @@ export const answerErrorSchema = z.union(
   { error: 'must be an HTTP error status from 400 to 599, "timeout", "disconnect" or {status, message}' },
 );
 
-/** A canned answer in object form: text, tool calls, content parts, or an error. */
+/** A canned answer in object form: text, JSON, tool calls, content parts, or an error. */
 export const answerObjectSchema = z
   .strictObject({
     text: z.string().optional(),
+    /** A JSON value, sent as its JSON text (checked against the request's JSON schema, when it has one). */
+    json: z.unknown().optional(),
     tool_call: toolCallAnswerSchema.optional(),
     tool_calls: z.array(toolCallAnswerSchema).min(1).optional(),
     content: z.array(answerPartSchema).min(1).optional(),
@@ -76,13 +78,13 @@ export const answerObjectSchema = z
     latency_ms: latencySchema.optional(),
   })
   .refine(
-    (a) => [a.text, a.tool_call, a.tool_calls, a.content, a.error].filter((v) => v !== undefined).length === 1,
-    { error: 'an answer needs exactly one of text, tool_call, tool_calls, content or error' },
+    (a) => [a.text, a.json, a.tool_call, a.tool_calls, a.content, a.error].filter((v) => v !== undefined).length === 1,
+    { error: 'an answer needs exactly one of text, json, tool_call, tool_calls, content or error' },
   );
 
 /** A canned answer: a string is the answer's text. */
 export const answerSchema = z.union([z.string(), answerObjectSchema], {
-  error: 'must be a string, or an object with one of text, tool_call, tool_calls, content or error',
+  error: 'must be a string, or an object with one of text, json, tool_call, tool_calls, content or error',
 });
 export type AnswerSpec = z.output<typeof answerSchema>;
 
@@ -97,13 +99,85 @@ export type AnswersSpec = z.output<typeof answersSchema>;
  */
 export const patternsSchema = z.array(z.tuple([z.string().min(1), answersSchema]));
 
+/** Text to look for: a case-insensitive keyword, or `/source/flags`, a regular expression. */
+const textMatchSchema = z.string({ error: 'must be a keyword, or a /regular expression/' }).min(1);
+
+/**
+ * When a rule applies: every condition given must hold (an empty or absent
+ * `when` always holds). Each is checked against the request as the mock
+ * received it.
+ */
+export const ruleWhenSchema = z.strictObject({
+  /** Text in the last user message. */
+  prompt: textMatchSchema.optional(),
+  /** Text in the system prompt. */
+  system: textMatchSchema.optional(),
+  /**
+   * The conversation ends with tool results: `true` (any), a tool name, or
+   * `{name, contains}` (the result of that tool, containing that text).
+   */
+  tool_result: z
+    .union([z.boolean(), z.string().min(1), z.strictObject({ name: z.string().min(1).optional(), contains: textMatchSchema.optional() })], {
+      error: 'must be true, false, a tool name, or {name, contains}',
+    })
+    .optional(),
+  /** Assistant turns so far in the request (0 on the first call): a number, or `{min, max}`. */
+  turn: z
+    .union([z.int().min(0, { error: 'must be 0 or more (assistant turns so far)' }), z.strictObject({ min: nonNegativeInt.optional(), max: nonNegativeInt.optional() })], {
+      error: 'must be a whole number of assistant turns, or {min, max}',
+    })
+    .optional(),
+  /** Tools the request offers: a name, or a list of names that must all be offered. */
+  tools: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], { error: 'must be a tool name, or a list of tool names' }).optional(),
+  /**
+   * The request's response format (Chat Completions `response_format`,
+   * Responses `text.format`, Anthropic `output_config.format`): `true` (any
+   * JSON format), `false` (none), or its type.
+   */
+  response_format: z
+    .union([z.boolean(), z.enum(['json_schema', 'json_object', 'text'])], { error: 'must be true, false, "json_schema", "json_object" or "text"' })
+    .optional(),
+  /** The request's tool choice: `auto`, `none`, `required`, `forced` (required or one named tool), or a tool name. */
+  tool_choice: z.string().min(1).optional(),
+  /** Request metadata (the `metadata` field of the request body): key → text to look for. */
+  metadata: z.record(z.string(), textMatchSchema).optional(),
+  /** Request headers (names in any case; credentials are never visible): name → text to look for. */
+  header: z.record(z.string(), textMatchSchema).optional(),
+});
+export type RuleWhen = z.output<typeof ruleWhenSchema>;
+
+/** One rule: when its conditions hold (and an earlier rule did not match), it answers. */
+export const ruleSchema = z.strictObject({
+  /** Shown in transcripts and errors (default: the conditions, written out). */
+  name: z.string().min(1).optional(),
+  /** Conditions, all of which must hold. */
+  when: ruleWhenSchema.default({}),
+  /** The answer, or a list played through one per turn of the conversation. */
+  answer: z.union([answerSchema, z.array(answerSchema).min(1)], {
+    error: (issue) => (issue.input === undefined ? 'is required: the answer (a text, an answer object, or a list of them)' : undefined),
+  }),
+  /**
+   * Answer the result of this rule's own tool call again. By default a rule
+   * whose tool call the conversation ends with the result of does not fire
+   * again, so tool loops end.
+   */
+  repeat: z.boolean().default(false),
+});
+export type RuleSpec = z.output<typeof ruleSchema>;
+
 /** Canned answers for one requested model. */
 export const modelResponsesSchema = z.strictObject({
-  /** The answer when no pattern matches. */
+  /** Ordered rules, tried before `patterns`; the first that matches answers. */
+  rules: z.array(ruleSchema).default([]),
+  /** The answer when no rule or pattern matches. */
   default: answersSchema.optional(),
   /** `keyword: answer`; a key written `/source/flags` is a regular expression. */
   patterns: patternsSchema.default([]),
 });
+
+/** What a mock does with a request no rule or pattern matches. */
+export const onUnmatchedSchema = z.enum(['default', 'generate', 'error'], { error: 'must be "default", "generate" or "error"' });
+export type OnUnmatched = z.output<typeof onUnmatchedSchema>;
 
 const providerCommon = {
   /** A disabled provider is never called and needs no API key. */
@@ -216,6 +290,13 @@ export const mockProviderSchema = z.strictObject({
   retry_after: z.enum(['immediate', 'realistic'], { error: 'must be "immediate" or "realistic"' }).default('immediate'),
   /** Canned answers, keyed by requested model. */
   responses: z.record(z.string(), modelResponsesSchema).default({}),
+  /**
+   * A request no rule or pattern matches gets: `default`, the model's default
+   * answer (else a generated one); `generate`, a generated answer even when
+   * the model has a default; `error`, an error naming the closest rule, so
+   * that a test fails loudly.
+   */
+  on_unmatched: onUnmatchedSchema.default('default'),
 });
 
 /** OpenAI, or any server that speaks the OpenAI API. */

@@ -32,6 +32,12 @@ export interface AttemptRecord {
   outputTokens?: number;
   /** Cost of this attempt in US cents; null when the price is unknown. */
   costCents: number | null;
+  /**
+   * What the provider changed about its answer and why (the mock: a canned
+   * answer replaced by a generated one to meet the request's demands). Kept
+   * by the memory store; the SQL stores do not store it.
+   */
+  warnings?: string[];
 }
 
 /** One client request. */

@@ -4,7 +4,7 @@
  * A provider sees only canonical requests: never the HTTP server, its request
  * object, or the client's wire format.
  */
-import type { ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, StreamEvent } from '../canonical/types.ts';
+import type { ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, RequestHeaders, StreamEvent } from '../canonical/types.ts';
 import type { ProviderType } from '../config/schema.ts';
 
 /** Per-call options. */
@@ -13,7 +13,15 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** TokenPak's request id, for logs and upstream tracing headers. */
   requestId?: string;
+  /**
+   * The client's request headers, read-only, for providers that answer
+   * according to them (mock rules with `when: {header: ...}`). Credential
+   * headers (authorization, API keys, cookies) read as absent. Providers never
+   * forward these upstream.
+   */
+  headers?: RequestHeaders;
 }
+
 
 /** A configured LLM provider. */
 export interface Provider {

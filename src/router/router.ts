@@ -5,13 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { RoutedCount, RoutedEmbeddings, RoutedResponse, RoutedStream } from '../canonical/outcome.ts';
-import type { ChatRequest, ChatResponse, EmbeddingRequest, StreamEvent, Usage } from '../canonical/types.ts';
+import type { ChatRequest, ChatResponse, EmbeddingRequest, RequestHeaders, StreamEvent, Usage } from '../canonical/types.ts';
 import { StreamAccumulator } from '../canonical/types.ts';
 import type { Config, ResolvedRoute, RouteTarget } from '../config/load.ts';
 import { RoutingError, TokenPakError, toTokenPakError } from '../errors.ts';
 import type { AttemptRecord, CallFormat, CallLogStore, CallRecord } from '../logs/types.ts';
 import type { Pricer } from '../pricing/pricing.ts';
-import type { Provider } from '../providers/types.ts';
+import type { CallOptions, Provider } from '../providers/types.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
 
 /** The call's context, from the server (or a test). */
@@ -23,6 +23,8 @@ export interface RouteContext {
   signal?: AbortSignal;
   /** The request as the client sent it, kept only when `logs.capture_bodies` is on. */
   rawBody?: unknown;
+  /** The client's request headers (credentials hidden), passed to providers as {@link CallOptions.headers}. */
+  headers?: RequestHeaders;
 }
 
 export interface RouterOptions {
@@ -90,7 +92,7 @@ export function createRouter(options: RouterOptions): Router {
     costCents: 0,
   });
 
-  const okAttempt = (provider: Provider, target: RouteTarget, usage: Usage, started: number, ttftMs?: number): AttemptRecord => ({
+  const okAttempt = (provider: Provider, target: RouteTarget, usage: Usage, started: number, ttftMs?: number, warnings?: string[]): AttemptRecord => ({
     provider: provider.name,
     providerType: provider.type,
     model: target.model,
@@ -101,6 +103,7 @@ export function createRouter(options: RouterOptions): Router {
     inputTokens: usage.inputTokens,
     outputTokens: usage.outputTokens,
     costCents: pricer(provider.type, target.model, usage),
+    ...(warnings?.length ? { warnings } : {}),
   });
 
   const record = (base: {
@@ -160,9 +163,9 @@ export function createRouter(options: RouterOptions): Router {
         try {
           const response = await provider.complete(
             { ...request, model: target.model },
-            { requestId, ...(context.signal ? { signal: context.signal } : {}) },
+            callOptions(requestId, context),
           );
-          base.attempts.push(okAttempt(provider, target, response.usage, attemptStarted));
+          base.attempts.push(okAttempt(provider, target, response.usage, attemptStarted, undefined, response.warnings));
           record(base, { ok: true, response });
           return {
             requestId,
@@ -196,7 +199,7 @@ export function createRouter(options: RouterOptions): Router {
         const provider = providerFor(target);
         const attemptStarted = performance.now();
         const iterator = provider
-          .stream({ ...request, model: target.model }, { requestId, ...(context.signal ? { signal: context.signal } : {}) })
+          .stream({ ...request, model: target.model }, callOptions(requestId, context))
           [Symbol.asyncIterator]();
         let first: IteratorResult<StreamEvent>;
         try {
@@ -248,7 +251,7 @@ export function createRouter(options: RouterOptions): Router {
             }
             const usage = finished?.usage ?? { inputTokens: 0, outputTokens: 0 };
             if (finished) {
-              base.attempts.push(okAttempt(provider, target, usage, attemptStarted, ttftMs));
+              base.attempts.push(okAttempt(provider, target, usage, attemptStarted, ttftMs, finished.warnings));
               const response = collected.response();
               resolveDone(record(base, { ok: true, response, ttftMs }));
             } else {
@@ -360,6 +363,10 @@ export function createRouter(options: RouterOptions): Router {
     }
     return { ok: false, error: new RoutingError(last ?? cancelled(), attempts, route.name, requestId), attempts };
   }
+}
+
+function callOptions(requestId: string, context: RouteContext): CallOptions {
+  return { requestId, ...(context.signal ? { signal: context.signal } : {}), ...(context.headers ? { headers: context.headers } : {}) };
 }
 
 function elapsed(since: number): number {

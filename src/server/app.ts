@@ -19,6 +19,7 @@ import type { RouteOutcome } from '../canonical/outcome.ts';
 import type { Router } from '../router/router.ts';
 import type { AppCassettes } from '../cassettes/types.ts';
 import { nestsDeeperThan } from './json-depth.ts';
+import type { RequestHeaders } from '../canonical/types.ts';
 import { jsonResponse } from './lightweight.ts';
 import { CASSETTE_HEADER, RecordedCut, wireStream } from './wire-replay.ts';
 
@@ -70,6 +71,7 @@ export function createApp(options: AppOptions): App {
       requestId,
       clientFormat: format.name,
       signal: request.signal,
+      headers: withoutCredentials(request.headers),
       ...(config.logs.capture_bodies ? { rawBody: raw } : {}),
     };
     const renderContext = { requestId, ...(parsed.echo ? { echo: parsed.echo } : {}) };
@@ -223,6 +225,14 @@ function outcomeHeaders(requestId: string, outcome: RouteOutcome): Record<string
     // A stream's answering attempt is recorded only when it ends, so count it here.
     'x-tokenpak-attempts': String(outcome.attempts.length + (outcome.attempts.at(-1)?.outcome === 'ok' ? 0 : 1)),
   };
+}
+
+/** Headers that carry credentials: providers (mock rules) never see them. */
+const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key|api-key)$|key|token|secret/i;
+
+/** The client's headers as providers see them: read-only, credentials reading as absent. */
+function withoutCredentials(headers: Headers): RequestHeaders {
+  return { get: (name) => (CREDENTIAL_HEADER.test(name) ? null : headers.get(name)) };
 }
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {

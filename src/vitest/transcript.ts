@@ -23,9 +23,11 @@ function attemptLine(attempt: TokenPakAttempt, index: number): string {
   const who = `${attempt.provider}${attempt.simulated ? ' (simulated)' : ''} → ${attempt.model}`;
   const facts: string[] = [];
   if (attempt.source?.kind === 'pattern') facts.push(`pattern ${JSON.stringify(attempt.source.key)}`);
+  else if (attempt.source?.kind === 'rule') facts.push(`rule ${JSON.stringify(attempt.source.key)}`);
   else if (attempt.source?.kind === 'default') facts.push('default answer');
   else if (attempt.source?.kind === 'generated') facts.push('generated answer');
   if (attempt.injected !== undefined) facts.push(`injected failure: ${failureName(attempt.injected)}`);
+  for (const warning of attempt.warnings ?? []) facts.push(warning);
   if (attempt.upstreamCalls !== undefined && attempt.upstreamCalls > 1) facts.push(`${attempt.upstreamCalls} requests to the stand-in`);
   facts.push(`${Math.round(attempt.latencyMs)} ms`);
   const outcome =
@@ -45,7 +47,8 @@ export function describeCall(call: TokenPakCall, index: number): string {
   if (call.request) lines.push(`     prompt: ${clip(call.prompt)}`);
   if (call.text !== undefined) lines.push(`     answer: ${clip(call.text)}`);
   for (const tool of call.toolCalls) lines.push(`     tool call: ${tool.name}(${clip(tool.arguments, 80)})`);
-  if (tried > 1 || call.outcome !== 'ok' || call.attempts.some((a) => a.injected !== undefined || a.source?.kind === 'pattern')) {
+  const notable = (a: TokenPakAttempt) => a.injected !== undefined || a.source?.kind === 'pattern' || a.source?.kind === 'rule' || (a.warnings?.length ?? 0) > 0;
+  if (tried > 1 || call.outcome !== 'ok' || call.attempts.some(notable)) {
     lines.push(...call.attempts.map(attemptLine));
   }
   return lines.join('\n');

@@ -25,6 +25,7 @@ describe('recipe configs', () => {
     if (mock.type !== 'mock') return;
     expect(mock.latency_ms).toBe(200);
     expect(mock.responses['gpt-4']).toEqual({
+      rules: [],
       default: 'Mock GPT-4 response: [mock output for testing]',
       patterns: [
         ['debug', 'Mock response: Debugged your code successfully'],
@@ -32,6 +33,7 @@ describe('recipe configs', () => {
       ],
     });
     expect(mock.responses['claude-3-sonnet']).toEqual({
+      rules: [],
       default: 'Mock Claude response: [test output]',
       patterns: [['explain', 'Mock response: Explained the concept clearly']],
     });

@@ -64,7 +64,7 @@ describe('config schema: invalid values', () => {
     ['base_url not a URL', `${MOCK_ONLY}    base_url: localhost:8080\n${MODELS}`, 'providers.mock.base_url', /absolute http\(s\) URL/],
     ['port out of range', `${MOCK_ONLY}${MODELS}server:\n  port: 70000\n`, 'server.port', /65535/],
     ['body_limit not a size', `${MOCK_ONLY}${MODELS}server:\n  body_limit: lots\n`, 'server.body_limit', /must be a size such as 1048576, "512kb" or "4mb"/],
-    ['answer with two kinds', `${MOCK_ONLY}    responses:\n      gpt-4:\n        default: {text: a, error: 429}\n${MODELS}`, 'providers.mock.responses.gpt-4.default', /exactly one of text, tool_call, tool_calls, content or error/],
+    ['answer with two kinds', `${MOCK_ONLY}    responses:\n      gpt-4:\n        default: {text: a, error: 429}\n${MODELS}`, 'providers.mock.responses.gpt-4.default', /exactly one of text, json, tool_call, tool_calls, content or error/],
     ['answer error status out of range', `${MOCK_ONLY}    responses:\n      gpt-4:\n        default: {error: {status: 302}}\n${MODELS}`, 'providers.mock.responses.gpt-4.default.error.status', /400/],
     ['route without provider', `${MOCK_ONLY}models:\n  gpt-4: {model: x}\n`, 'models.gpt-4.provider', /is required/],
     ['fallback_provider a number', `${MOCK_ONLY}models:\n  gpt-4: {provider: mock, fallback_provider: 3}\n`, 'models.gpt-4.fallback_provider', /must be a name, or a list of names/],

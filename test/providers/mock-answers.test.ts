@@ -7,6 +7,7 @@ import { estimateInputTokens, estimateOutputTokens, estimateTokens } from '../..
 import { createPricer } from '../../src/pricing/pricing.ts';
 import { ask, events, failure, mockFromYaml, textOfComplete } from './mock-helpers.ts';
 import { TokenPakError } from '../../src/errors.ts';
+import type { ChatRequest } from '../../src/canonical/types.ts';
 
 const RECIPE_GPT4 = `    responses:
       m:
@@ -120,17 +121,31 @@ describe('mock answers: generated', () => {
 });
 
 describe('mock answers: lists, tool calls, errors', () => {
-  it('a list of answers is given one per call, cycling', async () => {
+  it('a list of answers is played through per conversation, one per assistant turn, cycling', async () => {
     const mock = mockFromYaml(`    responses:\n      m:\n        default: [one, two, three]\n`);
+    // A conversation with n assistant turns so far gets item n: the same answer however often it is sent.
+    const conversation = (turns: number) => ({
+      model: 'm',
+      messages: Array.from({ length: turns }, () => [
+        { role: 'user' as const, content: [{ type: 'text' as const, text: 'x' }] },
+        { role: 'assistant' as const, content: [{ type: 'text' as const, text: 'reply' }] },
+      ]).flat().concat([{ role: 'user', content: [{ type: 'text', text: 'x' }] }]),
+    });
     const got: string[] = [];
-    for (let i = 0; i < 5; i++) got.push(await textOfComplete(mock, ask('x')));
-    expect(got).toEqual(['one', 'two', 'three', 'one', 'two']);
+    for (const turns of [0, 1, 2, 3, 4, 0, 0]) got.push(await textOfComplete(mock, conversation(turns)));
+    expect(got).toEqual(['one', 'two', 'three', 'one', 'two', 'one', 'one']);
   });
 
-  it('each pattern list cycles on its own', async () => {
+  it('each list counts only the turns its own rule answered', async () => {
     const mock = mockFromYaml(`    responses:\n      m:\n        default: [d1, d2]\n        patterns:\n          p: [p1, p2]\n`);
+    const messages: ChatRequest['messages'] = [];
     const got: string[] = [];
-    for (const prompt of ['p', 'x', 'p', 'p', 'x']) got.push(await textOfComplete(mock, ask(prompt)));
+    for (const prompt of ['p', 'x', 'p', 'p', 'x']) {
+      messages.push({ role: 'user', content: [{ type: 'text', text: prompt }] });
+      const text = await textOfComplete(mock, { model: 'm', messages: [...messages] });
+      got.push(text);
+      messages.push({ role: 'assistant', content: [{ type: 'text', text }] });
+    }
     expect(got).toEqual(['p1', 'd1', 'p2', 'p1', 'd2']);
   });
 
@@ -177,10 +192,13 @@ describe('mock answers: lists, tool calls, errors', () => {
     expect(mock.calls.map((c) => c.outcome)).toEqual(['error', 'error', 'ok']);
   });
 
-  it('an answer list can mix errors in, to script a flaky upstream', async () => {
-    const mock = mockFromYaml(`    responses:\n      m:\n        default: [{error: 429}, recovered]\n`);
+  it('an answer list can mix errors in, to script a flaky upstream: the retry of the same request gets the next answer', async () => {
+    const mock = mockFromYaml(`    responses:\n      m:\n        default: [{error: 429}, {error: 503}, recovered]\n`);
     const error = (await failure(mock.complete(ask('x')))) as TokenPakError;
     expect({ code: error.code, status: error.status, retryAfterMs: error.retryAfterMs }).toEqual({ code: 'rate_limited', status: 429, retryAfterMs: 1 });
+    // Another conversation is not a retry: it starts at the first error too.
+    expect(((await failure(mock.complete(ask('y')))) as TokenPakError).status).toBe(429);
+    expect(((await failure(mock.complete(ask('x')))) as TokenPakError).status).toBe(503);
     expect(await textOfComplete(mock, ask('x'))).toBe('recovered');
   });
 });

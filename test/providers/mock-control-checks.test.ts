@@ -29,7 +29,7 @@ describe('configure() checks its settings with the config schema', () => {
     const error = thrown(() => loose(mock).configure({ failure_rat: 1 }));
     expect(error.code).toBe('config_invalid');
     expect(error.message).toBe(
-      '[tokenpak] Mock provider "mock": configure(): failure_rat: unknown setting. Did you mean "failure_rate"? Settings: latency_ms, chunk_delay_ms, failure_rate, failure, seed, disconnect_after_chunks, timeout_ms.',
+      '[tokenpak] Mock provider "mock": configure(): failure_rat: unknown setting. Did you mean "failure_rate"? Settings: latency_ms, chunk_delay_ms, failure_rate, failure, seed, disconnect_after_chunks, timeout_ms, retry_after, on_unmatched.',
     );
     expect(mock.settings.failure_rate).toBe(0);
   });
@@ -52,7 +52,7 @@ describe('configure() checks its settings with the config schema', () => {
 
   it('config-only keys say what to use at run time; a non-object says what configure takes', () => {
     expect(thrown(() => loose(mockFromYaml()).configure({ responses: {} })).message).toContain(
-      'responses: is not a run-time setting (use setPatterns(model, patterns) and setDefault(model, answers)).',
+      'responses: is not a run-time setting (use setRules(model, rules), setPatterns(model, patterns) and setDefault(model, answers)).',
     );
     expect(thrown(() => loose(mockFromYaml()).configure(0.5)).message).toContain('configure(): takes an object of settings, for example configure({ latency_ms: 300 }) (got 0.5).');
   });
@@ -98,7 +98,7 @@ describe('setPatterns() and setDefault() check answers as a config file would', 
   it('an answer with a misspelt key fails with a did-you-mean and the keys an answer has', () => {
     const error = thrown(() => loose(mockFromYaml()).setPatterns('m', { x: { txt: 'y' } }));
     expect(error.message).toBe(
-      '[tokenpak] Mock provider "mock": setPatterns("m", …): patterns["x"].txt: unknown key. Did you mean "text"? Known keys here: text, tool_call, tool_calls, content, error, latency_ms.',
+      '[tokenpak] Mock provider "mock": setPatterns("m", …): patterns["x"].txt: unknown key. Did you mean "text"? Known keys here: text, json, tool_call, tool_calls, content, error, latency_ms.',
     );
   });
 
@@ -111,7 +111,7 @@ describe('setPatterns() and setDefault() check answers as a config file would', 
   it('a bad regular-expression key, a non-answer and an empty list fail', () => {
     expect(thrown(() => mockFromYaml().setPatterns('m', { '/(/': 'y' })).message).toContain('patterns["/(/"]: pattern key is not a valid regular expression');
     expect(thrown(() => loose(mockFromYaml()).setDefault('m', 42)).message).toBe(
-      '[tokenpak] Mock provider "mock": setDefault("m", …): answers: an answer is a string, an object with one of text, tool_call, tool_calls, content or error, or a function of the request (got 42).',
+      '[tokenpak] Mock provider "mock": setDefault("m", …): answers: an answer is a string, an object with one of text, json, tool_call, tool_calls, content or error, or a function of the request (got 42).',
     );
     expect(thrown(() => loose(mockFromYaml()).setDefault('m', [])).message).toContain('answers: an empty list has no answer to give. Give at least one answer.');
     expect(thrown(() => loose(mockFromYaml()).setDefault('', 'x')).message).toContain('model: must be a model name, or "*" for every model (got "").');
@@ -123,7 +123,7 @@ describe('setPatterns() and setDefault() check answers as a config file would', 
     const error = (await failure(mock.complete(ask('fn')))) as TokenPakError;
     expect({ code: error.code, retryable: error.retryable }).toEqual({ code: 'config_invalid', retryable: false });
     expect(error.detail).toBe(
-      'Mock provider "mock": an answer function returned an answer it cannot give: the answer.txt: unknown key. Did you mean "text"? Known keys here: text, tool_call, tool_calls, content, error, latency_ms.',
+      'Mock provider "mock": an answer function returned an answer it cannot give: the answer.txt: unknown key. Did you mean "text"? Known keys here: text, json, tool_call, tool_calls, content, error, latency_ms.',
     );
   });
 });

@@ -37,7 +37,8 @@ describe('mock run-time controls', () => {
     mock.setPatterns('m', [[/bye/, ['bye 1', 'bye 2']]], { replace: true });
     expect(await textOfComplete(mock, ask('debug'))).toBe('base');
     expect(await textOfComplete(mock, ask('bye'))).toBe('bye 1');
-    expect(await textOfComplete(mock, ask('bye'))).toBe('bye 2');
+    const next = { model: 'm', messages: [...ask('bye').messages, { role: 'assistant' as const, content: [{ type: 'text' as const, text: 'bye 1' }] }, ...ask('bye again').messages] };
+    expect(await textOfComplete(mock, next)).toBe('bye 2');
   });
 
   it('answers can be functions of the request', async () => {

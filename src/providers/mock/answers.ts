@@ -1,75 +1,30 @@
 /**
- * Choosing and building the mock's answer for a request: canned patterns,
- * the model's default, or a generated answer.
+ * Building the mock's answer for a request: a canned answer's content, or a
+ * generated one that honours what the request demands.
  */
 import type { ChatRequest, TextPart, ToolCallPart } from '../../canonical/types.ts';
-import { REGEX_KEY } from '../../config/pattern-key.ts';
 import type { AnswerSpec, LatencySetting } from '../../config/schema.ts';
+import type { TrailingToolResult } from './conversation.ts';
 import { sampleFromSchema } from './json-sample.ts';
 import { hash32 } from './random.ts';
 
-/** A canned answer: as in YAML, or a function of the request (JavaScript API). */
-export type MockAnswer = AnswerSpec | ((request: ChatRequest) => AnswerSpec);
-/** One answer, or a list given one per call in turn (cycling). */
-export type MockAnswers = MockAnswer | readonly MockAnswer[];
-
-/** A keyword or regular-expression pattern with its answers. */
-export interface MockPattern {
-  /** The key as written (`debug`, `/refactor(ing)?/i`). */
-  key: string;
-  test: (prompt: string) => boolean;
-  answers: MockAnswers;
-}
-
-/** Canned answers for one model (or `*`, for every model without its own). */
-export interface MockModelAnswers {
-  default?: MockAnswers;
-  patterns: MockPattern[];
-}
+export type { MockAnswer, MockAnswers, MockRuleInput } from './rules.ts';
 
 /** Which canned entry answered. */
 export interface AnswerSource {
-  kind: 'pattern' | 'default' | 'generated';
-  /** The pattern key, for `pattern`. */
+  kind: 'rule' | 'pattern' | 'default' | 'generated';
+  /** The rule's label (its `name`, or its conditions written out), or the pattern key. */
   key?: string;
-}
-
-/** A pattern from its key: `/source/flags` is a regular expression, anything else a case-insensitive keyword. */
-export function compilePattern(key: string | RegExp, answers: MockAnswers): MockPattern {
-  if (key instanceof RegExp) {
-    const re = new RegExp(key.source, key.flags.replace(/[gy]/g, ''));
-    return { key: String(key), test: (prompt) => re.test(prompt), answers };
-  }
-  const regex = REGEX_KEY.exec(key);
-  if (regex) {
-    // Global and sticky flags would make test() stateful across calls.
-    const re = new RegExp(regex[1]!, regex[2]!.replace(/[gy]/g, ''));
-    return { key, test: (prompt) => re.test(prompt), answers };
-  }
-  const needle = key.toLowerCase();
-  return { key, test: (prompt) => prompt.toLowerCase().includes(needle), answers };
-}
-
-/** Picks the answer list: first matching pattern in order, then default, else none. */
-export function selectAnswers(
-  entries: MockModelAnswers | undefined,
-  prompt: string,
-): { answers: MockAnswers; source: AnswerSource } | undefined {
-  if (!entries) return undefined;
-  for (const pattern of entries.patterns) {
-    if (pattern.test(prompt)) return { answers: pattern.answers, source: { kind: 'pattern', key: pattern.key } };
-  }
-  if (entries.default !== undefined) return { answers: entries.default, source: { kind: 'default' } };
-  return undefined;
 }
 
 /** The content a canned answer describes (error answers are handled by the caller). */
 export function answerContent(answer: AnswerSpec, idSeed: string): Array<TextPart | ToolCallPart> {
   if (typeof answer === 'string') return [{ type: 'text', text: answer }];
   if (answer.text !== undefined) return [{ type: 'text', text: answer.text }];
+  if (answer.json !== undefined) return [{ type: 'text', text: JSON.stringify(answer.json) }];
   const toolCall = (call: { name: string; arguments: string | Record<string, unknown>; id?: string | undefined }, i: number): ToolCallPart => ({
     type: 'tool-call',
-    id: call.id ?? `call_${hash32(`${idSeed}:${i}`).toString(16).padStart(8, '0')}${i}`,
+    id: call.id ?? toolCallId(idSeed, i),
     name: call.name,
     arguments: typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments),
   });
@@ -96,20 +51,44 @@ const WORDS = (
 /**
  * A generated answer for a model with no canned entry: the same prompt always
  * gives the same text, and a longer prompt gives a longer answer (12 to 35
- * words, plus one word per two prompt words, up to 400 words in all).
+ * words, plus one word per two prompt words, up to 400 words in all). After
+ * tool results, it says what the tools returned.
  */
-export function generateAnswer(model: string, prompt: string, json: boolean): string {
-  const promptWords = prompt.split(/\s+/).filter(Boolean).length;
-  let state = hash32(`${model}\u0000${prompt}`);
-  const count = Math.min(400, 12 + (state % 24) + Math.floor(promptWords / 2));
-  const words: string[] = [];
-  for (let i = 0; i < count; i++) {
-    state = hash32(`${state}:${i}`);
-    words.push(WORDS[state % WORDS.length]!);
+export function generateAnswer(model: string, prompt: string, json: boolean, toolResults: readonly TrailingToolResult[] = []): string {
+  let text: string;
+  if (toolResults.length > 0) {
+    const said = toolResults.map((r) => `${r.name || 'the tool'} ${r.isError ? 'failed with' : 'returned'} ${clip(r.content)}`);
+    text = `Mock answer from ${model}: ${said.join('; ')}.`;
+  } else {
+    const promptWords = prompt.split(/\s+/).filter(Boolean).length;
+    let state = hash32(`${model}\u0000${prompt}`);
+    const count = Math.min(400, 12 + (state % 24) + Math.floor(promptWords / 2));
+    const words: string[] = [];
+    for (let i = 0; i < count; i++) {
+      state = hash32(`${state}:${i}`);
+      words.push(WORDS[state % WORDS.length]!);
+    }
+    const body = words.join(' ');
+    text = `Mock answer from ${model}: ${body.charAt(0).toUpperCase()}${body.slice(1)}.`;
   }
-  const body = words.join(' ');
-  const text = `Mock answer from ${model}: ${body.charAt(0).toUpperCase()}${body.slice(1)}.`;
   return json ? JSON.stringify({ model, answer: text }) : text;
+}
+
+function clip(text: string, max = 200): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return JSON.stringify(flat.length > max ? `${flat.slice(0, max - 1)}…` : flat);
+}
+
+/** The tool a request forces: the named one, or the first offered for `required`. */
+export function forcedTool(request: ChatRequest) {
+  const choice = request.toolChoice;
+  const tools = request.tools ?? [];
+  return choice?.type === 'tool' ? tools.find((t) => t.name === choice.name) : choice?.type === 'required' ? tools[0] : undefined;
+}
+
+/** A tool call id that depends only on the conversation, so runs and retries repeat it. */
+export function toolCallId(idSeed: string, i: number): string {
+  return `call_${hash32(`${idSeed}:${i}`).toString(16).padStart(8, '0')}${i}`;
 }
 
 /**
@@ -119,24 +98,21 @@ export function generateAnswer(model: string, prompt: string, json: boolean): st
  * JSON value valid against the schema; `json_object` gets a JSON object;
  * anything else gets {@link generateAnswer}'s text.
  */
-export function generateContent(request: ChatRequest, prompt: string, idSeed: string): Array<TextPart | ToolCallPart> {
-  const choice = request.toolChoice;
-  const tools = request.tools ?? [];
-  const forced =
-    choice?.type === 'tool' ? tools.find((t) => t.name === choice.name) : choice?.type === 'required' ? tools[0] : undefined;
+export function generateContent(
+  request: ChatRequest,
+  prompt: string,
+  idSeed: string,
+  toolResults: readonly TrailingToolResult[] = [],
+): Array<TextPart | ToolCallPart> {
+  const forced = forcedTool(request);
   if (forced) {
-    return [{
-      type: 'tool-call',
-      id: `call_${hash32(`${idSeed}:0`).toString(16).padStart(8, '0')}0`,
-      name: forced.name,
-      arguments: JSON.stringify(sampleFromSchema(forced.parameters, `${request.model}:${prompt}`)),
-    }];
+    return [{ type: 'tool-call', id: toolCallId(idSeed, 0), name: forced.name, arguments: JSON.stringify(sampleFromSchema(forced.parameters, `${request.model}:${prompt}`)) }];
   }
   const format = request.responseFormat;
   if (format?.type === 'json_schema') {
     return [{ type: 'text', text: JSON.stringify(sampleFromSchema(format.schema, `${request.model}:${prompt}`)) }];
   }
-  return [{ type: 'text', text: generateAnswer(request.model, prompt, format?.type === 'json_object') }];
+  return [{ type: 'text', text: generateAnswer(request.model, prompt, format?.type === 'json_object', toolResults) }];
 }
 
 /**

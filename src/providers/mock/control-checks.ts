@@ -7,11 +7,12 @@
  * than be silently ignored.
  */
 import { z } from 'zod';
-import { answerErrorSchema, answerObjectSchema, mockProviderSchema } from '../../config/schema.ts';
+import { answerErrorSchema, answerObjectSchema, mockProviderSchema, ruleSchema } from '../../config/schema.ts';
 import { keysAt } from '../../config/schema-keys.ts';
 import { TokenPakError } from '../../errors.ts';
 import { closest, didYouMean } from '../../util/did-you-mean.ts';
 import { patternKeyError } from '../../config/pattern-key.ts';
+import type { MockRuleInput } from './rules.ts';
 
 type AnySchema = z.core.$ZodType;
 
@@ -25,6 +26,7 @@ export const RUNTIME_SETTING_KEYS = [
   'disconnect_after_chunks',
   'timeout_ms',
   'retry_after',
+  'on_unmatched',
 ] as const;
 export type RuntimeSettingKey = (typeof RUNTIME_SETTING_KEYS)[number];
 
@@ -32,7 +34,7 @@ const runtimeSettingsSchema = mockProviderSchema.pick(Object.fromEntries(RUNTIME
 
 /** Config keys that exist, but not as run-time settings: what to use instead. */
 const CONFIG_ONLY: Record<string, string> = {
-  responses: 'use setPatterns(model, patterns) and setDefault(model, answers)',
+  responses: 'use setRules(model, rules), setPatterns(model, patterns) and setDefault(model, answers)',
   type: 'a mock stays a mock',
   enabled: 'a mock is enabled or not in the config',
   base_url: 'a mock has no upstream',
@@ -142,7 +144,7 @@ export function checkSettingChanges(mock: string, changes: unknown): Record<stri
 export function answerProblems(answer: unknown, where: string): string[] {
   if (typeof answer === 'function' || typeof answer === 'string') return [];
   if (answer === null || typeof answer !== 'object' || Array.isArray(answer) || answer instanceof RegExp) {
-    return [`${where}: an answer is a string, an object with one of text, tool_call, tool_calls, content or error, or a function of the request (got ${shown(answer)}).`];
+    return [`${where}: an answer is a string, an object with one of text, json, tool_call, tool_calls, content or error, or a function of the request (got ${shown(answer)}).`];
   }
   const parsed = answerObjectSchema.safeParse(answer);
   return parsed.success ? [] : describeIssues(answerObjectSchema, answer, parsed.error.issues, where);
@@ -189,6 +191,44 @@ export function checkSetPatterns(mock: string, model: unknown, patterns: unknown
   }
   if (problems.length > 0) throw controlError(mock, call, problems);
   return entries as Array<[string | RegExp, unknown]>;
+}
+
+/**
+ * Checks `setRules(model, rules, options)` against the config's rule schema
+ * (a RegExp is accepted where the config takes a "/regex/" string, a function
+ * where it takes an answer); returns the rules.
+ */
+export function checkSetRules(mock: string, model: unknown, rules: unknown, options: unknown): MockRuleInput[] {
+  const problems = modelProblems(model);
+  if (!Array.isArray(rules)) {
+    problems.push(`rules: must be a list of rules, for example [{ when: { prompt: 'weather' }, answer: 'Sunny.' }] (got ${shown(rules)}).`);
+  } else {
+    rules.forEach((rule, i) => {
+      const where = `rules[${i}]`;
+      if (rule === null || typeof rule !== 'object' || Array.isArray(rule)) {
+        problems.push(`${where}: must be an object with when and answer (got ${shown(rule)}).`);
+        return;
+      }
+      const { answer, ...rest } = rule as Record<string, unknown>;
+      // The schema checks everything but the answer (which may be a function) and RegExp conditions.
+      const when = rest.when as Record<string, unknown> | undefined;
+      const asConfig = {
+        ...rest,
+        answer: 'checked below',
+        ...(when && typeof when === 'object' ? { when: Object.fromEntries(Object.entries(when).map(([k, v]) => [k, v instanceof RegExp ? String(v) : v])) } : {}),
+      };
+      const parsed = ruleSchema.safeParse(asConfig);
+      if (!parsed.success) problems.push(...describeIssues(ruleSchema, asConfig, parsed.error.issues, where));
+      if (answer === undefined) problems.push(`${where}.answer: is required (an answer, a list of answers, or a function of the request).`);
+      else problems.push(...answersProblems(answer, `${where}.answer`));
+    });
+  }
+  if (options !== undefined) {
+    const parsed = setPatternsOptionsSchema.safeParse(options);
+    if (!parsed.success) problems.push(...describeIssues(setPatternsOptionsSchema, options, parsed.error.issues, 'options'));
+  }
+  if (problems.length > 0) throw controlError(mock, `setRules(${shown(model)}, …)`, problems);
+  return rules as MockRuleInput[];
 }
 
 /** Checks `setDefault(model, answers)`. */

@@ -5,39 +5,50 @@
  * Determinism rule: the provider numbers its calls 0, 1, 2, … in the order they
  * arrive. Whether call n fails, and its latency within a `{min, max}` range,
  * are pure functions of (seed, n). Which answer it gets depends only on the
- * requested model, the last user message and, for answer lists, how many
- * times that list has answered before. The same config, seed and sequence of
- * requests therefore give the same answers and failures, run after run.
+ * request itself (see rules.ts): the same conversation gets the same answer
+ * whatever other conversations run at the same time, and a retried request
+ * gets the same answer again.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChatRequest, ChatResponse, StreamEvent, TextPart, ToolCallPart } from '../../canonical/types.ts';
 import { lastUserText } from '../../canonical/types.ts';
 import type { AnswerSpec, FailureKind, LatencySetting, MockProviderSettings } from '../../config/schema.ts';
 import { classifyStatus, ProviderError, TokenPakError } from '../../errors.ts';
+import { didYouMean } from '../../util/did-you-mean.ts';
 import type { CallOptions, Provider } from '../types.ts';
 import {
   answerContent,
   answerLatency,
   applyStopSequences,
-  compilePattern,
   generateContent,
-  selectAnswers,
   type AnswerSource,
-  type MockAnswer,
-  type MockAnswers,
-  type MockModelAnswers,
 } from './answers.ts';
 import {
   answerProblems,
   checkFailNext,
   checkSetDefault,
   checkSetPatterns,
+  checkSetRules,
   checkSettingChanges,
   controlError,
   RUNTIME_SETTING_KEYS,
   unservedModelWarning,
   type RuntimeSettingKey,
 } from './control-checks.ts';
+import { unmetDemand } from './demands.ts';
+import {
+  answerAt,
+  chooseRule,
+  closestRule,
+  compilePattern,
+  compileRule,
+  defaultRule,
+  describeFacts,
+  type MockAnswers,
+  type MockRule,
+  type MockRuleInput,
+} from './rules.ts';
+import type { ConversationFacts } from './conversation.ts';
 import { draw, hash32 } from './random.ts';
 import { mockEmbeddings } from './embeddings.ts';
 import { estimateInputTokens, estimateOutputTokens } from './tokens.ts';
@@ -71,6 +82,11 @@ export interface MockCall {
   stream: boolean;
   /** Which canned entry answered (absent when the call failed before choosing). */
   source?: AnswerSource;
+  /**
+   * Why the canned answer was replaced by a generated one: it did not meet
+   * what the request demands (a forced tool choice, a JSON schema).
+   */
+  replaced?: string;
   /** The failure injected into this call, if any. */
   injected?: MockFailure;
   outcome: 'ok' | 'error';
@@ -104,7 +120,13 @@ export interface MockProvider extends Provider {
     patterns: Record<string, MockAnswers> | ReadonlyArray<readonly [string | RegExp, MockAnswers]>,
     options?: { replace?: boolean },
   ): void;
-  /** Sets the answer used when no pattern of this model matches. */
+  /**
+   * Adds rules for a model (`*` for every model without its own entry), in
+   * the YAML shape (`{when, answer, repeat}`), tried before the existing
+   * rules, or instead of them with `replace`.
+   */
+  setRules(model: string, rules: readonly MockRuleInput[], options?: { replace?: boolean }): void;
+  /** Sets the answer used when no rule or pattern of this model matches. */
   setDefault(model: string, answers: MockAnswers): void;
   /** The next `count` calls fail with `failure` (default: the configured failure). */
   failNext(count: number, failure?: MockFailure): void;
@@ -114,18 +136,26 @@ export interface MockProvider extends Provider {
   reset(): void;
 }
 
+/** One model's canned answers, compiled. */
+interface ModelAnswers {
+  rules: MockRule[];
+  patterns: MockRule[];
+  default?: MockRule;
+}
+
 interface State {
   settings: MockRuntimeSettings;
-  answers: Map<string, MockModelAnswers>;
+  answers: Map<string, ModelAnswers>;
   pending: MockFailure[];
 }
 
 function initialState(settings: MockProviderSettings): State {
-  const answers = new Map<string, MockModelAnswers>();
+  const answers = new Map<string, ModelAnswers>();
   for (const [model, entry] of Object.entries(settings.responses)) {
     answers.set(model, {
-      ...(entry.default !== undefined ? { default: entry.default } : {}),
+      rules: entry.rules.map(compileRule),
       patterns: entry.patterns.map(([key, value]) => compilePattern(key, value)),
+      ...(entry.default !== undefined ? { default: defaultRule(entry.default) } : {}),
     });
   }
   return {
@@ -136,8 +166,8 @@ function initialState(settings: MockProviderSettings): State {
 }
 
 function cloneState(state: State): State {
-  const answers = new Map<string, MockModelAnswers>();
-  for (const [model, entry] of state.answers) answers.set(model, { ...entry, patterns: [...entry.patterns] });
+  const answers = new Map<string, ModelAnswers>();
+  for (const [model, entry] of state.answers) answers.set(model, { ...entry, rules: [...entry.rules], patterns: [...entry.patterns] });
   return { settings: { ...state.settings }, answers, pending: [...state.pending] };
 }
 
@@ -152,21 +182,11 @@ export function createMockProvider(name: string, settings: MockProviderSettings,
   let state = initialState(settings);
   let calls: MockCall[] = [];
   let callCount = 0;
-  // How many times each answer list has answered, for cycling through it.
-  let listTurns = new WeakMap<object, number>();
+  // Requests that got an error from an answer list, by rule and conversation: how many errors they got.
+  let erroredRetries = new Map<string, number>();
 
-  const pickFrom = (answers: MockAnswers, request: ChatRequest): AnswerSpec => {
-    let answer: MockAnswer;
-    if (Array.isArray(answers)) {
-      const turn = listTurns.get(answers) ?? 0;
-      listTurns.set(answers, turn + 1);
-      answer = answers[turn % answers.length]!;
-    } else {
-      answer = answers as MockAnswer;
-    }
-    if (typeof answer !== 'function') return answer;
-    const produced = answer(request);
-    // A function's answer is only known now: check it as a config answer would be.
+  /** A function's answer is only known when it answers: check it as a config answer would be. */
+  const checkProduced = (produced: AnswerSpec): AnswerSpec => {
     const problems = answerProblems(produced, 'the answer');
     if (problems.length > 0) throw controlError(name, 'an answer function returned an answer it cannot give', problems);
     return produced;
@@ -210,12 +230,14 @@ export function createMockProvider(name: string, settings: MockProviderSettings,
     call: MockCall;
     latency: number;
     failure?: { kind: MockFailure; error: ProviderError };
+    /** Strict mode: no rule matched; the call fails at once with this. */
+    refusal?: ProviderError;
     content: Array<TextPart | ToolCallPart>;
     response: ChatResponse;
   }
 
   /** Decides everything about call n up front, so the draws never depend on timing. */
-  const plan = (request: ChatRequest, stream: boolean): Plan => {
+  const plan = (request: ChatRequest, stream: boolean, callOptions: CallOptions): Plan => {
     const index = callCount++;
     const prompt = lastUserText(request);
     const call: MockCall = { index, model: request.model, prompt, request, stream, outcome: 'ok', latencyMs: 0 };
@@ -234,21 +256,46 @@ export function createMockProvider(name: string, settings: MockProviderSettings,
       why = `failure_rate: ${state.settings.failure_rate}`;
     }
 
-    const chosen = selectAnswers(state.answers.get(request.model) ?? state.answers.get('*'), prompt);
+    const entry = state.answers.get(request.model) ?? state.answers.get('*');
+    const onUnmatched = state.settings.on_unmatched;
+    const rules = entry ? [...entry.rules, ...entry.patterns, ...(entry.default && onUnmatched === 'default' ? [entry.default] : [])] : [];
+    const choice = chooseRule(rules, request, callOptions.headers);
+    const facts = choice.facts;
+    // Ids depend on the conversation only, so a retried request or a rerun gets the same ones.
+    const idSeed = `${state.settings.seed}:${request.model}:${facts.turn}:${hash32(prompt)}:${request.messages.length}`;
     let content: Array<TextPart | ToolCallPart>;
-    if (chosen) {
-      call.source = chosen.source;
-      const answer = pickFrom(chosen.answers, request);
+    if (choice.rule) {
+      const rule = choice.rule;
+      call.source = rule.kind === 'default' ? { kind: 'default' } : { kind: rule.kind, key: rule.label };
+      let position = choice.position;
+      // An error in a list scripts a flaky upstream: a retry of the same request gets the answer after it.
+      const retryKey = Array.isArray(rule.answers) && rule.answers.some(isErrorAnswer) ? `${rule.label}\u0000${hash32(JSON.stringify([request.model, request.messages]))}` : undefined;
+      if (retryKey !== undefined) position += erroredRetries.get(retryKey) ?? 0;
+      const answer = answerAt(rule.answers, position, request, checkProduced);
+      if (retryKey !== undefined && isErrorAnswer(answer)) {
+        erroredRetries.delete(retryKey);
+        erroredRetries.set(retryKey, position - choice.position + 1);
+        if (erroredRetries.size > MAX_KEPT_CALLS) erroredRetries.delete(erroredRetries.keys().next().value!);
+      }
       const override = answerLatency(answer);
       if (override !== undefined) latency = latencyFor(override, index);
       if (typeof answer === 'object' && answer.error !== undefined && injected === undefined) {
         injected = answer.error;
-        why = chosen.source.kind === 'pattern' ? `canned error for pattern "${chosen.source.key}"` : 'canned error';
+        why = rule.kind === 'default' ? 'canned error' : `canned error for ${rule.kind} "${rule.label}"`;
       }
-      content = answerContent(answer, `${state.settings.seed}:${index}:${request.model}`);
+      content = answerContent(answer, idSeed);
+      const label = rule.kind === 'default' ? 'the default answer' : `the answer of ${rule.kind} "${rule.label}"`;
+      const unmet = typeof answer === 'object' && answer.error !== undefined ? undefined : unmetDemand(request, content, label);
+      if (unmet !== undefined) {
+        call.replaced = `${unmet}: answered with a generated one instead`;
+        content = generateContent(request, prompt, idSeed, facts.toolResults);
+      }
+    } else if (onUnmatched === 'error' && injected === undefined) {
+      call.outcome = 'error';
+      return { call, latency: 0, content: [], response: undefined as never, refusal: unmatchedError(name, request.model, rules, facts, entry !== undefined) };
     } else {
       call.source = { kind: 'generated' };
-      content = generateContent(request, prompt, `${state.settings.seed}:${index}:${request.model}`);
+      content = generateContent(request, prompt, idSeed, facts.toolResults);
     }
     const stopSequence = applyStopSequences(content, request.stop);
 
@@ -268,6 +315,7 @@ export function createMockProvider(name: string, settings: MockProviderSettings,
       stopReason,
       ...(stopSequence !== undefined && stopReason === 'stop' ? { stopSequence } : {}),
       usage: { inputTokens: estimateInputTokens(request), outputTokens },
+      ...(call.replaced !== undefined ? { warnings: [call.replaced] } : {}),
     };
     call.latencyMs = latency;
     const result: Plan = { call, latency, content, response };
@@ -309,7 +357,8 @@ export function createMockProvider(name: string, settings: MockProviderSettings,
     },
 
     async complete(request: ChatRequest, options: CallOptions = {}): Promise<ChatResponse> {
-      const p = plan(request, false);
+      const p = plan(request, false, options);
+      if (p.refusal) throw p.refusal;
       if (p.failure) return failAfterWait(p.failure, p.latency, options.signal);
       await wait(p.latency, options.signal);
       return p.response;
@@ -325,7 +374,8 @@ export function createMockProvider(name: string, settings: MockProviderSettings,
     },
 
     async *stream(request: ChatRequest, options: CallOptions = {}): AsyncIterable<StreamEvent> {
-      const p = plan(request, true);
+      const p = plan(request, true, options);
+      if (p.refusal) throw p.refusal;
       const signal = options.signal;
       if (p.failure && p.failure.kind !== 'disconnect') await failAfterWait(p.failure, p.latency, signal);
       if (p.failure && state.settings.disconnect_after_chunks === 0) await failAfterWait(p.failure, p.latency, signal);
@@ -343,7 +393,8 @@ export function createMockProvider(name: string, settings: MockProviderSettings,
       // A dropped connection never reaches finish, however short the answer.
       if (p.failure) throw p.failure.error;
       const { stopReason, stopSequence, usage } = p.response;
-      yield { type: 'finish', stopReason, usage, ...(stopSequence !== undefined ? { stopSequence } : {}) };
+      const { warnings } = p.response;
+      yield { type: 'finish', stopReason, usage, ...(stopSequence !== undefined ? { stopSequence } : {}), ...(warnings ? { warnings } : {}) };
     },
 
     configure(changes) {
@@ -352,14 +403,20 @@ export function createMockProvider(name: string, settings: MockProviderSettings,
     setPatterns(model, patterns, setOptions) {
       const entries = checkSetPatterns(name, model, patterns, setOptions);
       const compiled = entries.map(([key, answers]) => compilePattern(key, answers as MockAnswers));
-      const current = state.answers.get(model) ?? { patterns: [] };
+      const current = state.answers.get(model) ?? { rules: [], patterns: [] };
       state.answers.set(model, { ...current, patterns: setOptions?.replace ? compiled : [...compiled, ...current.patterns] });
       warnUnserved(`setPatterns(${JSON.stringify(model)}, …)`, model);
     },
+    setRules(model, rules, setOptions) {
+      const compiled = checkSetRules(name, model, rules, setOptions).map((rule) => compileRule(rule));
+      const current = state.answers.get(model) ?? { rules: [], patterns: [] };
+      state.answers.set(model, { ...current, rules: setOptions?.replace ? compiled : [...compiled, ...current.rules] });
+      warnUnserved(`setRules(${JSON.stringify(model)}, …)`, model);
+    },
     setDefault(model, answers) {
       checkSetDefault(name, model, answers);
-      const current = state.answers.get(model) ?? { patterns: [] };
-      state.answers.set(model, { ...current, default: answers });
+      const current = state.answers.get(model) ?? { rules: [], patterns: [] };
+      state.answers.set(model, { ...current, default: defaultRule(answers) });
       warnUnserved(`setDefault(${JSON.stringify(model)}, …)`, model);
     },
     failNext(count, failure) {
@@ -376,10 +433,28 @@ export function createMockProvider(name: string, settings: MockProviderSettings,
       state = initialState(settings);
       calls = [];
       callCount = 0;
-      listTurns = new WeakMap();
+      erroredRetries = new Map();
     },
   };
   return provider;
+}
+
+const isErrorAnswer = (answer: unknown): boolean => typeof answer === 'object' && answer !== null && (answer as { error?: unknown }).error !== undefined;
+
+/** Strict mode's error: no rule matched; names the closest rule, and a near-miss keyword. */
+function unmatchedError(provider: string, model: string, rules: readonly MockRule[], facts: ConversationFacts, hasEntry: boolean): ProviderError {
+  const near = closestRule(rules, facts);
+  let closest = '';
+  if (near) {
+    const miss = near.nearMiss ? ` The last user message has "${near.nearMiss.word}".${didYouMean(near.nearMiss.word, [near.nearMiss.keyword])}` : '';
+    closest = ` Closest: ${near.rule.kind} "${near.rule.label}", which needs ${near.failed.join(', ')}.${miss}`;
+  }
+  const none = hasEntry ? '' : ` There are no canned answers for model "${model}" (nor for "*").`;
+  return new ProviderError(
+    'mock_unmatched',
+    `Mock provider "${provider}": no rule matches this request to model "${model}" (${describeFacts(facts)}), and on_unmatched is "error".${none}${closest} Add a rule for it, or set on_unmatched: default.`,
+    { provider, status: 400, retryable: false },
+  );
 }
 
 /** Token-sized stream chunks: text in words (about one token each), tool arguments in small pieces. */
