@@ -10,7 +10,6 @@ import { afterAll, afterEach, aroundEach, expect, type RunnerTestCase } from 'vi
 import { TokenPakError } from '../errors.ts';
 import { matchers } from './matchers.ts';
 import type { TokenPakVitestOptions } from './options-check.ts';
-import type { Session } from './session.ts';
 import { TRANSCRIPT_MARK } from './transcript.ts';
 
 declare module 'vitest' {
@@ -33,7 +32,21 @@ async function attach(task: RunnerTestCase, transcript: string): Promise<void> {
   await record(task, { type: 'tokenpak:transcript', message: transcript, attachments: [{ name: 'tokenpak-transcript.txt', contentType: 'text/plain', body: transcript }] });
 }
 
-export function registerHooks(session: Session, options: TokenPakVitestOptions): void {
+/** What the hooks need from the file's session (session.ts). */
+export interface HookTarget<State> {
+  startTest(task: RunnerTestCase): State;
+  runInTest(state: State, run: () => Promise<void>): Promise<void>;
+  endTest(state: State): void;
+  stateOf(task: RunnerTestCase): State | undefined;
+  /** The test used TokenPak (its handle, or a call was routed to it). */
+  touched(state: State): boolean;
+  transcriptOf(state: State): string;
+  /** Refused mock changes of the test that nobody awaited. */
+  unobservedRefusals(state: State): Error[];
+  close(): Promise<void>;
+}
+
+export function registerHooks<State>(session: HookTarget<State>, options: TokenPakVitestOptions): void {
   expect.extend(matchers);
 
   // Vitest reads which fixtures a hook uses from its parameters: they must be destructured.

@@ -18,7 +18,7 @@ import { pointEnvironmentAt } from './env.ts';
 import { hookFetch, nativeFetch } from './fetch-tagging.ts';
 import { createHandle, type TokenPakHandle } from './handle.ts';
 import { hostPolicy } from './hosts.ts';
-import { registerHooks } from './hooks.ts';
+import { registerHooks, type HookTarget } from './hooks.ts';
 import { checkOptions, projectRootOf, type ScopeOptions, type TokenPakVitestOptions } from './options-check.ts';
 import { encode, PREFIX, REQUEST_HEADER, SCOPE_HEADER, SERVER_KEY, type RunServerInfo, type ScopeInfo } from './protocol.ts';
 import type { TokenPakCall } from './scope.ts';
@@ -50,21 +50,11 @@ export interface TestState {
 }
 
 /** The per-file state behind `useTokenPak()`. */
-export interface Session {
+export interface Session extends HookTarget<TestState> {
   /** The worker's shared URL (what `TOKENPAK_URL` is). */
   readonly url: string;
   handleFor(task: RunnerTestCase): TokenPakHandle;
   use(options?: ScopeOptions): TokenPakHandle;
-  startTest(task: RunnerTestCase): TestState;
-  runInTest(state: TestState, run: () => Promise<void>): Promise<void>;
-  endTest(state: TestState): void;
-  stateOf(task: RunnerTestCase): TestState | undefined;
-  /** The test used TokenPak (its handle, or a call was routed to it). */
-  touched(state: TestState): boolean;
-  transcriptOf(state: TestState): string;
-  /** Refused mock changes of the test that nobody awaited. */
-  unobservedRefusals(state: TestState): Error[];
-  close(): Promise<void>;
 }
 
 /** The session of the test file running now, if the setup file ran. */
