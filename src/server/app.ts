@@ -21,7 +21,7 @@ import type { AppCassettes } from '../cassettes/types.ts';
 import { nestsDeeperThan } from './json-depth.ts';
 import type { RequestHeaders } from '../canonical/types.ts';
 import { jsonResponse } from './lightweight.ts';
-import { CASSETTE_HEADER, RecordedCut, wireStream } from './wire-replay.ts';
+import { CASSETTE_HEADER, RecordedCut, wantsRecordedBytes, wireStream } from './wire-replay.ts';
 
 export interface AppOptions {
   config: Config;
@@ -84,7 +84,7 @@ export function createApp(options: AppOptions): App {
       if (parsed.stream) {
         const stream = await router.stream(parsed.request, context);
         const wire = cassettes?.takeWire(requestId);
-        if (wire?.events && wire.format === format.name && wire.provider === stream.provider) {
+        if (wire?.events && wire.format === format.name && wire.provider === stream.provider && wantsRecordedBytes(format.name, raw, true)) {
           void stream.done.finally(() => cassettes!.release(requestId));
           return wireStream(wire, stream.events, { ...formatHeaders, ...outcomeHeaders(requestId, stream) });
         }

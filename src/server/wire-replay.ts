@@ -10,6 +10,19 @@ import { SSE_HEADERS } from '../formats/sse.ts';
 /** The header a client names its cassette scenario with. */
 export const CASSETTE_HEADER = 'x-tokenpak-cassette';
 
+/**
+ * Whether a client's request asks for exactly what TokenPak asked the API
+ * for, so that the recorded bytes are what the API would send this client.
+ * TokenPak always asks Chat Completions streams for usage; a client that did
+ * not gets TokenPak's rendering instead (no usage chunk it did not ask for).
+ */
+export function wantsRecordedBytes(format: string, raw: unknown, stream: boolean): boolean {
+  if (format === 'openai-chat' && stream) {
+    return (raw as { stream_options?: { include_usage?: unknown } } | null)?.stream_options?.include_usage === true;
+  }
+  return true;
+}
+
 /** Thrown into a response body to cut the connection where the recording was cut. */
 export class RecordedCut extends Error {}
 

@@ -39,13 +39,19 @@ const replayProxy = (timing: 'instant' | 'recorded' = 'instant') =>
 
 describe('OpenAI Chat Completions recorded', () => {
   it('replays a stream to a Chat Completions client byte for byte, event boundaries and order included', async () => {
-    const direct = await post(`${openai.baseUrl}/chat/completions`, openaiBody('capital of France?', { stream: true }), { authorization: 'Bearer sk-proj-fakeOpenAIkey0123456789abcdefXq9Z' });
+    const ask = openaiBody('capital of France?', { stream: true, stream_options: { include_usage: true } });
+    const direct = await post(`${openai.baseUrl}/chat/completions`, ask, { authorization: 'Bearer sk-proj-fakeOpenAIkey0123456789abcdefXq9Z' });
     expect(direct.status).toBe(200);
     await record([(url) => post(`${url}/v1/chat/completions`, openaiBody('capital of France?', { stream: true }))]);
 
     const proxy = await replayProxy();
     try {
-      const replayed = await post(`${proxy.url}/v1/chat/completions`, openaiBody('capital of France?', { stream: true }));
+      // A client that did not ask for usage gets TokenPak's rendering: no usage chunk it did not ask for.
+      const rendered = await post(`${proxy.url}/v1/chat/completions`, openaiBody('capital of France?', { stream: true }));
+      expect(rendered.status).toBe(200);
+      expect(rendered.text).not.toContain('"obfuscation"');
+      expect(rendered.text).not.toContain('"usage":{');
+      const replayed = await post(`${proxy.url}/v1/chat/completions`, ask);
       expect(replayed.status).toBe(200);
       expect(replayed.headers.get('content-type')).toMatch(/text\/event-stream/);
       expect(replayed.text).toBe(direct.text);
