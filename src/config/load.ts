@@ -42,7 +42,7 @@ export interface Config {
   source: string;
   providers: Record<string, ProviderSettings>;
   models: Record<string, ResolvedRoute>;
-  server: ParsedConfig['server'] & { body_limit_bytes: number };
+  server: ParsedConfig['server'] & { body_limit_bytes: number; conversation_memory_bytes: number };
   logs: ParsedConfig['logs'];
   pricing: ParsedConfig['pricing'];
   /** Recording and replaying real providers' traffic (providers may override it with their own `cassettes:`). */
@@ -138,7 +138,7 @@ function resolveSource(source: ConfigSource, file: string, replay = false): Conf
     source: file,
     providers: config.providers,
     models: semantic.models,
-    server: { ...config.server, body_limit_bytes: parseSize(config.server.body_limit) },
+    server: { ...config.server, body_limit_bytes: parseSize(config.server.body_limit), conversation_memory_bytes: parseSize(config.server.conversations.max_memory) },
     logs: config.logs,
     pricing: config.pricing,
     cassettes: config.cassettes,

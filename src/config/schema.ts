@@ -386,6 +386,18 @@ export const serverSchema = z.strictObject({
   keep_alive_timeout_ms: z.int().min(1).default(65_000),
   /** Most client connections open at once; further ones are closed at once. */
   max_connections: z.int().min(1).default(1_000),
+  /**
+   * Server-held conversations (Responses `previous_response_id`, Anthropic
+   * message threads), kept in this process's memory: at most `max_count` of
+   * them and `max_memory` in all (each counted at the JSON size of its whole
+   * history), the least recently used dropped first. `max_count: 0` turns them off.
+   */
+  conversations: z
+    .strictObject({
+      max_count: z.int().min(0).default(1_000),
+      max_memory: sizeSchema.default('64mb'),
+    })
+    .default({ max_count: 1_000, max_memory: '64mb' }),
 }).refine((server) => server.headers_timeout_ms <= server.request_timeout_ms, {
   path: ['headers_timeout_ms'],
   error: 'must not be greater than request_timeout_ms (the headers are part of the request)',

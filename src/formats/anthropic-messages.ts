@@ -35,7 +35,7 @@ import type {
   ToolDefinition,
   Usage,
 } from '../canonical/types.ts';
-import type { TokenPakError } from '../errors.ts';
+import { ConversationError, type TokenPakError } from '../errors.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
 import { encodeSSE } from './sse.ts';
 import type { ModelListing, WireFormat } from './types.ts';
@@ -71,8 +71,17 @@ const requestSchema = z.strictObject({
     .optional(),
   output_config: z.looseObject({ format: jsonFormatSchema }).optional(),
   output_format: jsonFormatSchema,
+  thread: z
+    .union([
+      z.strictObject({ type: z.literal('create') }),
+      z.strictObject({ type: z.literal('continue'), previous_message_id: z.string().min(1) }),
+    ], { error: 'must be {"type": "create"} or {"type": "continue", "previous_message_id": "msg_..."}' })
+    .nullish(),
   ...Object.fromEntries(ACCEPTED_IGNORED.map((key) => [key, z.unknown().optional()])),
 });
+
+/** The beta that message threads (`thread`) need, as the SDK sends it in `anthropic-beta`. */
+export const MESSAGE_THREADS_BETA = 'message-threads-2026-08-12';
 
 type AnthropicRequest = z.output<typeof requestSchema>;
 const KNOWN_KEYS = Object.keys(requestSchema.shape);
@@ -100,7 +109,12 @@ function imagePart(block: Record<string, unknown>, param: string): ContentPart {
   throw fieldError(`${param}.source`, `${param}.source: expected {"type": "base64", "media_type": "...", "data": "..."} or {"type": "url", "url": "..."}`);
 }
 
-function toMessages(raw: readonly unknown[]): Message[] {
+/**
+ * `continues`: the request continues a thread, so its first message may
+ * answer tool calls of the stored reply; the server checks those against the
+ * stored history.
+ */
+function toMessages(raw: readonly unknown[], continues = false): Message[] {
   const messages: Message[] = [];
   // tool_use ids of the previous assistant message, which the next user message must answer.
   let open: { ids: Set<string>; at: number } | undefined;
@@ -142,7 +156,7 @@ function toMessages(raw: readonly unknown[]): Message[] {
           if (role !== 'user') throw fieldError(bat, `${bat}: tool_result blocks can only appear in user messages.`);
           const id = block.tool_use_id;
           if (typeof id !== 'string') throw fieldError(`${bat}.tool_use_id`, `${bat}.tool_use_id: Field required`);
-          if (!open?.ids.delete(id)) {
+          if (!open?.ids.delete(id) && !(continues && i === 0)) {
             throw fieldError(bat, `${bat}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${id}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`);
           }
           results.push({ type: 'tool-result', toolCallId: id, content: textOfBlocks(block.content, `${bat}.content`), ...(block.is_error === true ? { isError: true } : {}) });
@@ -182,8 +196,10 @@ function toTools(raw: readonly unknown[]): ToolDefinition[] {
 }
 
 function toCanonical(body: AnthropicRequest): ChatRequest {
-  if (body.messages.length === 0) throw fieldError('messages', 'messages: at least one message is required');
-  const request: ChatRequest = { model: body.model, messages: toMessages(body.messages), maxTokens: body.max_tokens };
+  const continues = body.thread?.type === 'continue';
+  // A thread's continue may send no message: the server resumes an unfinished (pause_turn) reply.
+  if (body.messages.length === 0 && !continues) throw fieldError('messages', 'messages: at least one message is required');
+  const request: ChatRequest = { model: body.model, messages: toMessages(body.messages, continues), maxTokens: body.max_tokens };
   if (body.system !== undefined) {
     const system = typeof body.system === 'string' ? body.system : body.system.map((b) => b.text).join('\n\n');
     if (system) request.system = system;
@@ -286,13 +302,15 @@ function modelObject({ route, createdAt }: ModelListing) {
 }
 
 function errorBody(error: TokenPakError, requestId: string) {
-  return { type: 'error', error: { type: errorType(error.status), message: error.detail }, request_id: requestId };
+  // The SDK reads `error.details.error_code` (thread_not_found, thread_unsupported_request, …) to recover on its own.
+  const details = error instanceof ConversationError ? { details: { error_code: error.wireCode, ...error.details } } : {};
+  return { type: 'error', error: { type: errorType(error.status), message: error.detail, ...details }, request_id: requestId };
 }
 
 export const anthropicMessagesFormat: WireFormat = {
   name: 'anthropic-messages',
 
-  parseRequest(body) {
+  parseRequest(body, headers) {
     if (!isObject(body)) throw fieldError('', `The request body must be a JSON object, not ${jsonType(body)}. Send {"model": "...", "max_tokens": 1024, "messages": [{"role": "user", "content": "Hello"}]}.`);
     const parsed = requestSchema.safeParse(body);
     if (!parsed.success) {
@@ -301,8 +319,21 @@ export const anthropicMessagesFormat: WireFormat = {
       if (problem.kind === 'missing') throw fieldError(problem.param, `${problem.param}: Field required`);
       throw fieldError(problem.param, `${problem.param}: ${problem.message}`);
     }
-    return { request: toCanonical(parsed.data), stream: parsed.data.stream === true };
+    const thread = parsed.data.thread;
+    if (thread) {
+      const betas = (headers.get('anthropic-beta') ?? '').split(',').map((beta) => beta.trim());
+      if (!betas.includes(MESSAGE_THREADS_BETA)) {
+        throw fieldError('thread', `thread: message threads are a beta: send the header "anthropic-beta: ${MESSAGE_THREADS_BETA}" with it (client.beta.messages.thread() and toolRunner() do).`);
+      }
+    }
+    return {
+      request: toCanonical(parsed.data),
+      stream: parsed.data.stream === true,
+      ...(thread ? { conversation: { kind: 'thread', store: true, ...(thread.type === 'continue' ? { previousId: thread.previous_message_id } : {}) } } : {}),
+    };
   },
+
+  responseId: ({ requestId }) => `msg_${compactId(requestId)}`,
 
   renderResponse(result, { requestId }) {
     const { response } = result;

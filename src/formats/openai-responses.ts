@@ -4,8 +4,10 @@
  * tools and `text.format`; `response` objects with `message` and
  * `function_call` output items; streams from `response.created` to
  * `response.completed`, each event with its `sequence_number`.
- * TokenPak stores nothing, so `previous_response_id` and `conversation` are
- * refused with a 400 that says to send the whole conversation.
+ * `previous_response_id` continues a conversation TokenPak keeps in memory
+ * (`store`, default true, keeps each answer); the Conversations API
+ * (`conversation`) and `item_reference` inputs are refused with a 400 that
+ * says to send the items instead.
  * https://platform.openai.com/docs/api-reference/responses
  */
 import { z } from 'zod';
@@ -23,7 +25,7 @@ const ACCEPTED_IGNORED = [
   'safety_identifier', 'service_tier', 'stream_options', 'top_logprobs', 'truncation', 'user',
 ] as const;
 
-const NOT_STORED = 'TokenPak stores no responses or conversations; send the whole conversation in input instead';
+const NOT_STORED = 'TokenPak keeps no Conversations API objects or items; send the items in input (or continue with previous_response_id) instead';
 
 const formatSchema = z.union(
   [
@@ -63,7 +65,7 @@ const requestSchema = z.strictObject({
   tools: z.array(z.unknown()).nullish(),
   tool_choice: toolChoiceSchema.nullish(),
   text: z.looseObject({ format: formatSchema.optional(), verbosity: z.string().nullish() }).nullish(),
-  previous_response_id: z.null({ error: NOT_STORED }).optional(),
+  previous_response_id: z.string().min(1, { error: 'must not be empty' }).nullish(),
   conversation: z.null({ error: NOT_STORED }).optional(),
   prompt: z.null({ error: 'TokenPak has no stored prompts; send instructions and input instead' }).optional(),
   background: z.union([z.literal(false), z.null()], { error: 'TokenPak answers in the foreground only; leave background out' }).optional(),
@@ -104,7 +106,11 @@ function push(messages: Message[], role: Message['role'], parts: ContentPart[]):
   else messages.push({ role, content: parts });
 }
 
-function inputToMessages(input: ResponsesRequest['input'], systems: string[]): Message[] {
+/**
+ * `continues`: the request continues a stored response, whose function calls
+ * its outputs may answer; the server checks those against the stored history.
+ */
+function inputToMessages(input: ResponsesRequest['input'], systems: string[], continues: boolean): Message[] {
   if (typeof input === 'string') return [{ role: 'user', content: [{ type: 'text', text: input }] }];
   const messages: Message[] = [];
   const calls = new Set<string>();
@@ -137,7 +143,7 @@ function inputToMessages(input: ResponsesRequest['input'], systems: string[]): M
       case 'function_call_output': {
         const callId = item.call_id;
         if (typeof callId !== 'string') throw fieldError(`${at}.call_id`, `Missing required parameter: '${at}.call_id'.`);
-        if (!calls.has(callId)) throw fieldError(`${at}.call_id`, `No tool call found for function call output with call_id ${callId}.`);
+        if (!calls.has(callId) && !continues) throw fieldError(`${at}.call_id`, `No tool call found for function call output with call_id ${callId}.`);
         const output = typeof item.output === 'string' ? item.output : messageParts(item.output, `${at}.output`, 'user').map((p) => (p.type === 'text' ? p.text : '')).join('');
         push(messages, 'tool', [{ type: 'tool-result', toolCallId: callId, content: output }]);
         break;
@@ -172,7 +178,7 @@ function tools(raw: readonly unknown[]): ToolDefinition[] {
 
 function toCanonical(body: ResponsesRequest): ChatRequest {
   const systems: string[] = body.instructions ? [body.instructions] : [];
-  const messages = inputToMessages(body.input, systems);
+  const messages = inputToMessages(body.input, systems, body.previous_response_id != null);
   if (messages.length === 0) throw fieldError('input', `'input' needs at least one user or assistant item, not only system or developer messages.`);
   const request: ChatRequest = { model: body.model, messages };
   if (systems.length > 0) request.system = systems.join('\n\n');
@@ -213,6 +219,7 @@ function echoOf(body: ResponsesRequest): Record<string, unknown> {
     tools: body.tools ?? [],
     top_p: body.top_p ?? 1,
     metadata: body.metadata ?? {},
+    previous_response_id: body.previous_response_id ?? null,
   };
 }
 
@@ -256,7 +263,7 @@ function responseObject(options: {
     model: options.model,
     output: options.output,
     parallel_tool_calls: echo.parallel_tool_calls ?? true,
-    previous_response_id: null,
+    previous_response_id: echo.previous_response_id ?? null,
     reasoning: { effort: null, summary: null },
     service_tier: 'default',
     store: echo.store ?? true,
@@ -304,8 +311,15 @@ export const openaiResponsesFormat: WireFormat = {
   parseRequest(body) {
     if (!isObject(body)) invalidBody(body);
     const data = parseOpenAIRequest(requestSchema, body, (problem) => `Unknown parameter: '${problem.param}'.${didYouMean(problem.key!, KNOWN_KEYS)}`);
-    return { request: toCanonical(data), stream: data.stream === true, echo: echoOf(data) };
+    return {
+      request: toCanonical(data),
+      stream: data.stream === true,
+      echo: echoOf(data),
+      conversation: { kind: 'responses', store: data.store !== false, ...(data.previous_response_id ? { previousId: data.previous_response_id } : {}) },
+    };
   },
+
+  responseId: ({ requestId }) => `resp_${compactId(requestId)}`,
 
   renderResponse(result, { requestId, echo }) {
     const cid = compactId(requestId);

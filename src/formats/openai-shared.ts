@@ -5,7 +5,7 @@
  * `GET /v1/models` list.
  */
 import type { z } from 'zod';
-import type { TokenPakError, TokenPakErrorCode } from '../errors.ts';
+import { ConversationError, type TokenPakError, type TokenPakErrorCode } from '../errors.ts';
 import type { ModelListing, RenderedError, WireFormat } from './types.ts';
 import { bracketPath, fieldError, firstProblem, paramOf, retryHeaders, unixSeconds, type RequestProblem } from './wire-utils.ts';
 
@@ -44,7 +44,7 @@ function openaiType(status: number, code: TokenPakErrorCode): string {
 
 /** The OpenAI error object (the value of `error`), also used inside streams. */
 export function openaiErrorObject(error: TokenPakError) {
-  const code = error.code in OPENAI_CODES ? OPENAI_CODES[error.code]! : error.code;
+  const code = error instanceof ConversationError ? error.wireCode : error.code in OPENAI_CODES ? OPENAI_CODES[error.code]! : error.code;
   return { message: error.detail, type: openaiType(error.status, error.code), param: paramOf(error), code };
 }
 

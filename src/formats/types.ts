@@ -19,6 +19,28 @@ export interface ParsedRequest {
    * settings a Responses API `response` object repeats).
    */
   echo?: Record<string, unknown>;
+  /** The request continues, or asks TokenPak to keep, a server-held conversation. */
+  conversation?: ConversationRequest;
+}
+
+/**
+ * What a request asks of a server-held conversation. `request.messages` then
+ * holds only the messages the client sent; the server puts the stored history
+ * in front of them.
+ */
+export interface ConversationRequest {
+  /**
+   * Whose rules apply. `responses` (OpenAI `previous_response_id`): only the
+   * messages carry over, not `instructions` or `tools`, and a turn may be
+   * continued any number of times. `thread` (Anthropic message threads): the
+   * `system` and `tools` the thread was created with carry over and may not
+   * change, and each turn is continued at most once.
+   */
+  kind: 'responses' | 'thread';
+  /** Id of the stored answer this request continues from. */
+  previousId?: string;
+  /** Keep this turn (the history and its answer) under the answer's id. */
+  store: boolean;
 }
 
 /** An HTTP answer as data: the server turns it into a Response. */
@@ -58,6 +80,11 @@ export interface WireFormat {
   renderModels?(models: readonly ModelListing[], context: RenderContext): unknown;
   /** The body of `GET /v1/models/{id}`, for formats that have one. */
   renderModel?(model: ModelListing, context: RenderContext): unknown;
+  /**
+   * The id this format gives the answer to a request, for formats whose
+   * clients continue conversations by it (`resp_…`, `msg_…`).
+   */
+  responseId?(context: RenderContext): string;
   /** Headers this API sends with every answer (for example Anthropic's `request-id`). */
   headers?(context: RenderContext): Record<string, string>;
 }

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/load.ts';
 import { ProviderError, RequestError, TokenPakError, toTokenPakError } from '../errors.ts';
-import type { StreamEvent } from '../canonical/types.ts';
+import type { ChatResponse, StreamEvent } from '../canonical/types.ts';
+import { StreamAccumulator } from '../canonical/types.ts';
 import { anthropicMessagesFormat } from '../formats/anthropic-messages.ts';
 import { openaiChatFormat } from '../formats/openai-chat.ts';
 import { parseEmbeddingRequest, renderEmbeddings } from '../formats/openai-embeddings.ts';
@@ -15,9 +16,11 @@ import { SSE_HEADERS } from '../formats/sse.ts';
 import { tokenpakFormat } from '../formats/tokenpak.ts';
 import type { WireFormat } from '../formats/types.ts';
 import { isOwnRequest } from '../util/loop.ts';
-import type { RouteOutcome } from '../canonical/outcome.ts';
+import type { RoutedResponse, RouteOutcome } from '../canonical/outcome.ts';
 import type { Router } from '../router/router.ts';
 import type { AppCassettes } from '../cassettes/types.ts';
+import { createConversationStore } from './conversation-store.ts';
+import { resume, settle } from './conversations.ts';
 import { nestsDeeperThan } from './json-depth.ts';
 import type { RequestHeaders } from '../canonical/types.ts';
 import { jsonResponse } from './lightweight.ts';
@@ -62,11 +65,24 @@ export function createApp(options: AppOptions): App {
   const maxDepth = config.server.max_json_depth;
 
   const startedAt = Date.now();
+  // Server-held conversations live as long as this app: one store per TokenPak instance.
+  const conversations = createConversationStore({
+    maxCount: config.server.conversations.max_count,
+    maxBytes: config.server.conversation_memory_bytes,
+  });
 
   const chat: Handler = async (request, { requestId, format }) => {
     refuseOwnRequest(request);
     const raw = await readJson(request, limit, maxDepth);
     const parsed = format.parseRequest(raw, request.headers);
+    const ask = parsed.conversation;
+    const resumed = ask ? resume(conversations, ask, parsed.request) : undefined;
+    const conversationId = format.responseId?.({ requestId });
+    // Stores the answer for later continuations (or frees the continued turn when there is no answer).
+    const keep = (answer: ChatResponse | undefined) => {
+      if (ask && resumed && conversationId) settle(conversations, ask, resumed, conversationId, answer);
+    };
+    const chatRequest = resumed?.request ?? parsed.request;
     const context = {
       requestId,
       clientFormat: format.name,
@@ -82,20 +98,31 @@ export function createApp(options: AppOptions): App {
 
     async function answer(): Promise<Response> {
       if (parsed.stream) {
-        const stream = await router.stream(parsed.request, context);
+        const stream = await router.stream(chatRequest, context).catch((error: unknown) => {
+          keep(undefined);
+          throw error;
+        });
+        const kept = ask ? keepOnFinish(stream.events, keep) : stream.events;
         const wire = cassettes?.takeWire(requestId);
         if (wire?.events && wire.format === format.name && wire.provider === stream.provider && wantsRecordedBytes(format.name, raw, true)) {
           void stream.done.finally(() => cassettes!.release(requestId));
-          return wireStream(wire, stream.events, { ...formatHeaders, ...outcomeHeaders(requestId, stream) });
+          return wireStream(wire, kept, { ...formatHeaders, ...outcomeHeaders(requestId, stream) });
         }
         if (cassettes) void stream.done.finally(() => cassettes.release(requestId));
-        let events = cutOnDisconnect(stream.events);
+        let events = cutOnDisconnect(kept);
         if (options.shutdownSignal) events = endOnShutdown(events, options.shutdownSignal);
         const chunks = format.renderStream({ ...stream, events }, renderContext);
         const body = ReadableStream.from(encodeText(chunks, options.onInternalError));
         return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders, ...outcomeHeaders(requestId, stream) } });
       }
-      const result = await router.complete(parsed.request, context);
+      let result: RoutedResponse;
+      try {
+        result = await router.complete(chatRequest, context);
+      } catch (error) {
+        keep(undefined);
+        throw error;
+      }
+      keep(result.response);
       const headers = {
         ...formatHeaders,
         ...outcomeHeaders(requestId, result),
@@ -237,6 +264,28 @@ function withoutCredentials(headers: Headers): RequestHeaders {
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return jsonResponse(status, JSON.stringify(body), headers);
+}
+
+/**
+ * Passes events through; stores the conversation when the answer finishes
+ * (before the client sees the end, so a continuation sent right after finds
+ * it), and frees the continued turn when the stream fails or is abandoned.
+ */
+async function* keepOnFinish(events: AsyncIterable<StreamEvent>, keep: (answer: ChatResponse | undefined) => void): AsyncGenerator<StreamEvent> {
+  const collected = new StreamAccumulator();
+  let kept = false;
+  try {
+    for await (const event of events) {
+      if (event.type !== 'error') collected.add(event);
+      if (event.type === 'finish') {
+        kept = true;
+        keep(collected.response());
+      }
+      yield event;
+    }
+  } finally {
+    if (!kept) keep(undefined);
+  }
 }
 
 /** Thrown into a response body to cut the client's connection. */

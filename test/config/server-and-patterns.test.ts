@@ -20,6 +20,8 @@ describe('config server section', () => {
       request_timeout_ms: 300_000,
       keep_alive_timeout_ms: 65_000,
       max_connections: 1_000,
+      conversations: { max_count: 1_000, max_memory: '64mb' },
+      conversation_memory_bytes: 64_000_000,
     });
   });
 

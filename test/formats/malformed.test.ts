@@ -70,7 +70,7 @@ describe('OpenAI responses: {error: {message, type, param, code}}', () => {
   const cases: Case[] = [
     ['no input', { model: 'text-model' }, 400, /^Missing required parameter: 'input'\.$/, 'input'],
     ['a misspelt parameter', { model: 'text-model', input: 'Hi', instruction: 'Be brief' }, 400, /^Unknown parameter: 'instruction'\. Did you mean "instructions"\?$/, 'instruction'],
-    ['previous_response_id (nothing is stored)', { model: 'text-model', input: 'Hi', previous_response_id: 'resp_123' }, 400, /stores no responses/, 'previous_response_id'],
+    ['previous_response_id of a response never stored', { model: 'text-model', input: 'Hi', previous_response_id: 'resp_123' }, 400, /^Previous response with id 'resp_123' not found\./, 'previous_response_id'],
     ['a built-in tool', { model: 'text-model', input: 'Hi', tools: [{ type: 'web_search' }] }, 400, /tools of type 'function' only/, 'tools[0].type'],
     ['a function_call_output with no function_call', { model: 'text-model', input: [{ type: 'function_call_output', call_id: 'call_1', output: '42' }] }, 400, /No tool call found for function call output with call_id call_1/, 'input[0].call_id'],
     ['an input item of unknown type', { model: 'text-model', input: [{ type: 'computer_call_output' }] }, 400, /Invalid value: 'computer_call_output'/, 'input[0].type'],
