@@ -80,6 +80,9 @@ const requestSchema = z.strictObject({
   ...Object.fromEntries(ACCEPTED_IGNORED.map((key) => [key, z.unknown().optional()])),
 });
 
+/** `count_tokens` takes the Messages request without what only generation needs (`max_tokens` is accepted and ignored). */
+const countSchema = requestSchema.omit({ thread: true, stream: true }).extend({ max_tokens: requestSchema.shape.max_tokens.optional() });
+
 /** The beta that message threads (`thread`) need, as the SDK sends it in `anthropic-beta`. */
 export const MESSAGE_THREADS_BETA = 'message-threads-2026-08-12';
 
@@ -307,18 +310,24 @@ function errorBody(error: TokenPakError, requestId: string) {
   return { type: 'error', error: { type: errorType(error.status), message: error.detail, ...details }, request_id: requestId };
 }
 
+/** Validates a body against a schema of this API, with its error wording. */
+function validate<S extends typeof requestSchema | typeof countSchema>(schema: S, body: unknown): z.output<S> {
+  if (!isObject(body)) throw fieldError('', `The request body must be a JSON object, not ${jsonType(body)}. Send {"model": "...", "max_tokens": 1024, "messages": [{"role": "user", "content": "Hello"}]}.`);
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const problem = firstProblem(parsed.error, body, dottedPath);
+    if (problem.kind === 'unknown-key') throw fieldError(problem.param, `${problem.param}: Extra inputs are not permitted.${didYouMean(problem.key!, KNOWN_KEYS)}`);
+    if (problem.kind === 'missing') throw fieldError(problem.param, `${problem.param}: Field required`);
+    throw fieldError(problem.param, `${problem.param}: ${problem.message}`);
+  }
+  return parsed.data as z.output<S>;
+}
+
 export const anthropicMessagesFormat: WireFormat = {
   name: 'anthropic-messages',
 
   parseRequest(body, headers) {
-    if (!isObject(body)) throw fieldError('', `The request body must be a JSON object, not ${jsonType(body)}. Send {"model": "...", "max_tokens": 1024, "messages": [{"role": "user", "content": "Hello"}]}.`);
-    const parsed = requestSchema.safeParse(body);
-    if (!parsed.success) {
-      const problem = firstProblem(parsed.error, body, dottedPath);
-      if (problem.kind === 'unknown-key') throw fieldError(problem.param, `${problem.param}: Extra inputs are not permitted.${didYouMean(problem.key!, KNOWN_KEYS)}`);
-      if (problem.kind === 'missing') throw fieldError(problem.param, `${problem.param}: Field required`);
-      throw fieldError(problem.param, `${problem.param}: ${problem.message}`);
-    }
+    const parsed = { data: validate(requestSchema, body) };
     const thread = parsed.data.thread;
     if (thread) {
       const betas = (headers.get('anthropic-beta') ?? '').split(',').map((beta) => beta.trim());
@@ -332,6 +341,15 @@ export const anthropicMessagesFormat: WireFormat = {
       ...(thread ? { conversation: { kind: 'thread', store: true, ...(thread.type === 'continue' ? { previousId: thread.previous_message_id } : {}) } } : {}),
     };
   },
+
+  parseCountRequest(body) {
+    const data = validate(countSchema, body);
+    const request = toCanonical({ ...data, max_tokens: data.max_tokens ?? 1 });
+    delete request.maxTokens;
+    return { request, stream: false };
+  },
+
+  renderCount: (inputTokens) => ({ input_tokens: inputTokens }),
 
   responseId: ({ requestId }) => `msg_${compactId(requestId)}`,
 

@@ -73,6 +73,9 @@ const requestSchema = z.strictObject({
 });
 
 type ResponsesRequest = z.output<typeof requestSchema>;
+
+/** `POST /v1/responses/input_tokens` takes the request as it would be sent (TokenPak needs `model` and `input`), plus `personality`. */
+const countSchema = requestSchema.extend({ personality: z.string().nullish() });
 const KNOWN_KEYS = Object.keys(requestSchema.shape);
 
 function invalidBody(body: unknown): never {
@@ -318,6 +321,18 @@ export const openaiResponsesFormat: WireFormat = {
       conversation: { kind: 'responses', store: data.store !== false, ...(data.previous_response_id ? { previousId: data.previous_response_id } : {}) },
     };
   },
+
+  parseCountRequest(body) {
+    if (!isObject(body)) invalidBody(body);
+    const data = parseOpenAIRequest(countSchema, body, (problem) => `Unknown parameter: '${problem.param}'.${didYouMean(problem.key!, KNOWN_KEYS)}`);
+    return {
+      request: toCanonical(data),
+      stream: false,
+      ...(data.previous_response_id ? { conversation: { kind: 'responses', store: false, previousId: data.previous_response_id } } : {}),
+    };
+  },
+
+  renderCount: (inputTokens) => ({ object: 'response.input_tokens', input_tokens: inputTokens }),
 
   responseId: ({ requestId }) => `resp_${compactId(requestId)}`,
 

@@ -81,6 +81,14 @@ export interface WireFormat {
   /** The body of `GET /v1/models/{id}`, for formats that have one. */
   renderModel?(model: ModelListing, context: RenderContext): unknown;
   /**
+   * Parses the body of this API's token-counting endpoint (Anthropic's
+   * `/v1/messages/count_tokens`, OpenAI's `/v1/responses/input_tokens`): the
+   * request as it would be sent, without what only generation needs.
+   */
+  parseCountRequest?(body: unknown, headers: Headers): ParsedRequest;
+  /** The body of a token-count answer. */
+  renderCount?(inputTokens: number, context: RenderContext): unknown;
+  /**
    * The id this format gives the answer to a request, for formats whose
    * clients continue conversations by it (`resp_…`, `msg_…`).
    */

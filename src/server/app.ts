@@ -150,6 +150,16 @@ export function createApp(options: AppOptions): App {
     });
   };
 
+  const countTokens: Handler = async (request, { requestId, format }) => {
+    refuseOwnRequest(request);
+    const raw = await readJson(request, limit, maxDepth);
+    const parsed = format.parseCountRequest!(raw, request.headers);
+    // Counting a continuation counts its whole history; nothing is stored or marked.
+    const counted = parsed.conversation?.previousId ? resume(conversations, parsed.conversation, parsed.request).request : parsed.request;
+    const result = await router.countTokens(counted, { requestId, clientFormat: format.name, signal: request.signal });
+    return json(200, format.renderCount!(result.inputTokens, { requestId }), { ...format.headers?.({ requestId }), ...outcomeHeaders(requestId, result) });
+  };
+
   const models: Handler = async (_request, { requestId, format }) => {
     const listing = router.routes.map((route) => ({ route, createdAt: startedAt }));
     return json(200, format.renderModels!(listing, { requestId }), { ...format.headers?.({ requestId }), 'x-request-id': requestId });
@@ -175,6 +185,8 @@ export function createApp(options: AppOptions): App {
     ['/v1/messages', { format: anthropicOr(tokenpakFormat), methods: { POST: chat } }],
     ['/v1/chat/completions', { format: () => openaiChatFormat, methods: { POST: chat } }],
     ['/v1/responses', { format: () => openaiResponsesFormat, methods: { POST: chat } }],
+    ['/v1/messages/count_tokens', { format: () => anthropicMessagesFormat, methods: { POST: countTokens } }],
+    ['/v1/responses/input_tokens', { format: () => openaiResponsesFormat, methods: { POST: countTokens } }],
     // Embeddings are OpenAI's API only (Anthropic has none); errors come in OpenAI's shape.
     ['/v1/embeddings', { format: () => openaiChatFormat, methods: { POST: embeddings } }],
     ['/v1/models', { format: anthropicOr(openaiChatFormat), methods: { GET: models } }],
