@@ -40,17 +40,10 @@ function build(): void {
   try {
     execFileSync(join(root, 'node_modules/.bin/tsup'), ['--out-dir', scratch], { cwd: root, stdio: 'inherit' });
   } catch (error) {
-    // tsup writes the JavaScript even when the type declarations fail; the
-    // CLI tests can still run it, and `npm test` type-checks separately.
-    if (!existsSync(join(scratch, 'cli/main.js'))) {
-      rmSync(scratch, { recursive: true, force: true });
-      if (existsSync(output)) {
-        console.warn(`[global-setup] tsup failed (${(error as Error).message.split('\n')[0]}); testing the previous build.`);
-        return;
-      }
-      throw error;
-    }
-    console.warn(`[global-setup] tsup failed (${(error as Error).message.split('\n')[0]}); testing the JavaScript it wrote.`);
+    // A failed build fails the run: testing a stale dist/, or JavaScript without its type
+    // declarations, would pass tests against code that is not what the sources say.
+    rmSync(scratch, { recursive: true, force: true });
+    throw new Error(`[global-setup] The build (tsup) failed, so the tests cannot run against the current sources. Fix the error above and run the tests again. (${(error as Error).message.split('\n')[0]})`);
   }
   const old = join(root, `node_modules/.cache/tokenpak-dist-old-${process.pid}`);
   const dist = join(root, 'dist');

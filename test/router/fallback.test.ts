@@ -3,8 +3,12 @@
  * failures only, every attempt recorded, unknown models answered with a 404.
  */
 import { describe, expect, it } from 'vitest';
-import { TokenPakError } from '../../src/errors.ts';
-import { RoutingError } from '../../src/errors.ts';
+import { RoutingError, TokenPakError } from '../../src/errors.ts';
+import { createMemoryCallLog } from '../../src/logs/memory-store.ts';
+import { createPricer } from '../../src/pricing/pricing.ts';
+import type { MockProvider } from '../../src/providers/mock/mock-provider.ts';
+import { createProvider, createProviders } from '../../src/providers/registry.ts';
+import { createRouter } from '../../src/router/router.ts';
 import { ask, context, routerFor } from './helpers.ts';
 
 const CONFIG = `providers:
@@ -66,13 +70,17 @@ describe('router: complete()', () => {
 
   it('records every failed attempt with its error message and latency', async () => {
     const { router, mock } = routerFor(CONFIG);
+    // Latencies as lower bounds only (a timer never fires early; a busy machine may make it late).
     mock('primary').configure({ latency_ms: 30 });
+    mock('second').configure({ latency_ms: 60 });
     mock('primary').failNext(1, 500);
-    const { attempts } = await router.complete(ask('gpt-4'), context);
+    const result = await router.complete(ask('gpt-4'), context);
+    const { attempts } = result;
     expect(attempts[0]!.errorMessage).toMatch(/^Mock provider "primary" simulated a server error \(HTTP 500, failNext\)/);
-    expect(attempts[0]!.latencyMs).toBeGreaterThanOrEqual(20);
-    expect(attempts[1]!.latencyMs).toBeGreaterThanOrEqual(0);
-    expect(attempts[1]!.latencyMs).toBeLessThan(attempts[0]!.latencyMs);
+    expect(attempts[0]!.latencyMs).toBeGreaterThanOrEqual(25);
+    expect(attempts[1]!.latencyMs).toBeGreaterThanOrEqual(55);
+    // The call spans both attempts, one after the other (2-decimal rounding aside).
+    expect(result.latencyMs).toBeGreaterThanOrEqual(attempts[0]!.latencyMs + attempts[1]!.latencyMs - 0.02);
   });
 
   it('a 400 comes back at once: no fallback is tried', async () => {
@@ -126,15 +134,23 @@ describe('router: complete()', () => {
   });
 
   it('a disabled provider is never created, so never called', async () => {
-    const { providers, router } = routerFor(CONFIG);
-    expect([...providers.keys()]).toEqual(['primary', 'second', 'third']);
-    await router.complete(ask('gpt-4'), context);
+    const { config } = routerFor(CONFIG);
+    const created: string[] = [];
+    const providers = createProviders(config, (name, settings) => {
+      created.push(name);
+      return createProvider(name, settings);
+    });
+    expect(created).toEqual(['primary', 'second', 'third']);
+    const router = createRouter({ config, providers, pricer: createPricer(), log: createMemoryCallLog() });
+    for (const name of created) (providers.get(name) as MockProvider).failNext(1, 503);
+    const error = await rejection(router.complete(ask('gpt-4'), context));
+    // Every provider there is was tried; the disabled one is not among them.
+    expect(error.attempts.map((a) => a.provider)).toEqual(['primary', 'second', 'third']);
+    expect(created).toEqual(['primary', 'second', 'third']);
   });
 
   it('a route to a provider that is not available fails clearly without crashing (hand-built routers)', async () => {
     const { config, log } = routerFor(CONFIG);
-    const { createRouter } = await import('../../src/router/router.ts');
-    const { createPricer } = await import('../../src/pricing/pricing.ts');
     const router = createRouter({ config, providers: new Map(), pricer: createPricer(), log });
     const error = (await router.complete(ask('solo'), context).catch((e: unknown) => e)) as TokenPakError;
     expect(error).toBeInstanceOf(TokenPakError);

@@ -4,8 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { StreamEvent } from '../../src/canonical/types.ts';
-import { TokenPakError } from '../../src/errors.ts';
-import { RoutingError } from '../../src/errors.ts';
+import { RoutingError, TokenPakError } from '../../src/errors.ts';
 import { ask, context, routerFor } from './helpers.ts';
 
 const CONFIG = `providers:
@@ -25,7 +24,8 @@ const text = (events: StreamEvent[]) => events.map((e) => (e.type === 'text-delt
 
 describe('router: stream()', () => {
   it('streams from the primary and records one ok attempt with its time to first event', async () => {
-    const { router, log } = routerFor(CONFIG);
+    const { router, log, mock } = routerFor(CONFIG);
+    mock('primary').configure({ latency_ms: 30 });
     const stream = await router.stream(ask('gpt-4'), { ...context, requestId: 's-1' });
     expect(stream.provider).toBe('primary');
     const events = await drain(stream.events);
@@ -35,7 +35,10 @@ describe('router: stream()', () => {
     const record = await stream.done;
     expect(record).toMatchObject({ id: 's-1', outcome: 'ok', status: 200, stream: true, provider: 'primary', costCents: 0 });
     expect(record.attempts).toEqual([expect.objectContaining({ provider: 'primary', outcome: 'ok', status: 200 })]);
-    expect(record.attempts[0]!.ttftMs).toBeGreaterThanOrEqual(0);
+    // The first event waits for the mock's latency (a lower bound: timers never fire early); the
+    // whole stream takes at least as long as its first event.
+    expect(record.attempts[0]!.ttftMs).toBeGreaterThanOrEqual(25);
+    expect(record.attempts[0]!.latencyMs).toBeGreaterThanOrEqual(record.attempts[0]!.ttftMs!);
     expect(record.outputTokens).toBeGreaterThan(0);
     expect(log.records).toEqual([record]);
   });
@@ -72,7 +75,7 @@ describe('router: stream()', () => {
 
   it('a failure after the first event becomes an error event, is not retried, and is recorded', async () => {
     const { router, mock, log } = routerFor(CONFIG);
-    mock('primary').configure({ disconnect_after_chunks: 2 });
+    mock('primary').configure({ disconnect_after_chunks: 2, latency_ms: 30 });
     mock('primary').failNext(1, 'disconnect');
     const stream = await router.stream(ask('gpt-4'), context);
     expect(stream.provider).toBe('primary');
@@ -85,15 +88,35 @@ describe('router: stream()', () => {
     const record = await stream.done;
     expect(record).toMatchObject({ outcome: 'error', status: 502, errorCode: 'provider_connection_error', provider: null, stream: true });
     expect(record.attempts).toEqual([expect.objectContaining({ provider: 'primary', outcome: 'error', status: 502 })]);
-    expect(record.attempts[0]!.ttftMs).toBeGreaterThanOrEqual(0);
+    expect(record.attempts[0]!.ttftMs).toBeGreaterThanOrEqual(25);
+    expect(record.attempts[0]!.latencyMs).toBeGreaterThanOrEqual(record.attempts[0]!.ttftMs!);
     expect(log.records).toEqual([record]);
   });
 
   it('a consumer that stops early is recorded as a client disconnect and the provider stream is closed', async () => {
-    const { router } = routerFor(CONFIG);
+    const { router, mock } = routerFor(CONFIG);
+    const primary = mock('primary');
+    const original = primary.stream.bind(primary);
+    let closed = false;
+    primary.stream = async function* (request, options) {
+      try {
+        yield* original(request, options);
+      } finally {
+        // Runs only when the router returns the iterator early: the answer has more chunks to come.
+        closed = true;
+      }
+    };
     const stream = await router.stream(ask('gpt-4'), context);
-    for await (const event of stream.events) if (event.type === 'text-delta') break;
+    let deltas = 0;
+    for await (const event of stream.events) {
+      if (event.type === 'text-delta') {
+        deltas++;
+        break;
+      }
+    }
+    expect(deltas).toBe(1);
     const record = await stream.done;
+    expect(closed).toBe(true);
     expect(record).toMatchObject({ outcome: 'error', status: 499, errorCode: 'provider_connection_error' });
     expect(record.errorMessage).toContain('client closed the connection');
   });

@@ -8,7 +8,7 @@
  * `pool: 'threads'`. Every child process has a time limit.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,8 +64,13 @@ describe.concurrent('the packed package in a fresh project', () => {
 
       const installed = JSON.parse(readFileSync(join(dir, 'node_modules/vitest/package.json'), 'utf8')) as { version: string };
       expect(installed.version.split('.')[0]).toBe(String(major));
-      // Installed from the tarball, not linked to the repository.
-      expect(readFileSync(join(dir, 'node_modules/tokenpak/package.json'), 'utf8')).toContain('"name": "tokenpak"');
+      // Installed from the tarball, not linked to the repository: a real folder holding only what
+      // the package ships (no src/, no tests), not a symlink back to this checkout.
+      const installedAt = join(dir, 'node_modules/tokenpak');
+      expect(lstatSync(installedAt).isSymbolicLink()).toBe(false);
+      expect(readdirSync(installedAt).sort()).toEqual(expect.arrayContaining(['bin', 'dist', 'package.json']));
+      expect(existsSync(join(installedAt, 'src'))).toBe(false);
+      expect(existsSync(join(installedAt, 'test'))).toBe(false);
 
       // The example type-checks against the published types (matchers, fixture, handle).
       await run(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', dir], dir, 120_000);
