@@ -3,22 +3,8 @@ import { parseSince } from '../util/time.ts';
 import type { CallQuery, CallRecord } from '../logs/types.ts';
 import { openLogForReading } from './log-store.ts';
 import { parseFlags, UsageError } from './shared.ts';
+import { commandHelp } from './help.ts';
 import { createTable, type Column } from './table.ts';
-
-export const logsHelp = `Usage: tokenpak logs [--provider NAME] [--model NAME] [--status ok|error] [--since 15m|2h|TIME]
-                     [--limit N] [--json] [--follow] [--config FILE]
-
-Lists logged calls, newest last. Prints nothing when no call matches.
-  --provider NAME   calls in which this provider was attempted (also as a fallback)
-  --model NAME      calls for this requested model
-  --status S        ok or error
-  --since WHEN      calls that started in the last 15m, 2h, 7d, ... or since a time
-                    (2025-06-01, 2025-06-01T12:00:00Z)
-  --limit N         the newest N matching calls (default 50)
-  --json            one JSON object per line
-  --follow          keep printing calls as they are logged (Ctrl-C stops)
-  --config FILE     read the log this config names (default: $TOKENPAK_CONFIG,
-                    ./tokenpak.config.yaml, else .tokenpak/calls.db here)`;
 
 /** How often --follow looks for new calls. */
 const FOLLOW_POLL_MS = 500;
@@ -96,7 +82,7 @@ function exitOnClosedPipe() {
 
 /** `tokenpak logs`. */
 export async function logsCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, {
+  const { values, positionals } = parseFlags('logs', args, {
     provider: { type: 'string' },
     model: { type: 'string' },
     status: { type: 'string' },
@@ -108,7 +94,7 @@ export async function logsCommand(args: string[]): Promise<number> {
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
-    process.stdout.write(`${logsHelp}\n`);
+    process.stdout.write(`${commandHelp['logs']}\n`);
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`logs takes no positional arguments (got "${positionals[0]}"); filter with --provider, --model, --status or --since.`);
@@ -132,10 +118,21 @@ export async function logsCommand(args: string[]): Promise<number> {
     process.stdout.write(`${lines.join('\n')}\n`);
   };
 
+  // A person at a terminal is told what an empty or cut-short listing means; pipes and --json get rows only.
+  const hints = !values.json && process.stdout.isTTY === true;
   try {
     // The newest position before the first read: --follow prints what is stored after it.
     const cursorStart = values.follow ? ((await store.query({ afterSeq: 0, limit: 1 }))[0]?.seq ?? 0) : 0;
-    print(await store.query({ ...filters, limit }));
+    // One row more than asked for tells whether more calls match than the limit shows.
+    const found = await store.query({ ...filters, limit: limit + 1 });
+    const more = found.length > limit;
+    const shown = more ? found.slice(found.length - limit) : found;
+    print(shown);
+    if (hints && shown.length === 0) {
+      process.stdout.write(`No calls match${Object.keys(filters).length > 0 ? ' these filters' : ''}${values.follow ? ' yet; waiting for new ones (Ctrl-C stops)' : ''}.\n`);
+    } else if (hints && more) {
+      process.stdout.write(`More calls match: these are the newest ${limit}. Pass --limit N to see more, or narrow with --since.\n`);
+    }
     if (!values.follow) return 0;
 
     let cursor = cursorStart;

@@ -2,6 +2,8 @@
  * The `tokenpak` command line.
  */
 import { createRequire } from 'node:module';
+import { didYouMean } from '../util/did-you-mean.ts';
+import { commandHelp, isCommandName, mainHelp } from './help.ts';
 import { reportError, UsageError } from './shared.ts';
 
 type Command = (args: string[]) => Promise<number>;
@@ -15,16 +17,6 @@ const commands: Record<string, () => Promise<Command>> = {
   stats: async () => (await import('./stats.ts')).statsCommand,
 };
 
-const usage = `Usage: tokenpak <command> [options]
-
-Commands:
-  proxy             start the proxy
-  validate-config   check a config file
-  logs              list logged calls
-  stats             sum up the call log
-
-Run "tokenpak <command> --help" for a command's options.`;
-
 function version(): string {
   try {
     return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -35,21 +27,33 @@ function version(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === 'help' && rest.length > 0) {
+    const topic = rest[0]!;
+    if (isCommandName(topic)) {
+      process.stdout.write(`${commandHelp[topic]}\n`);
+      return 0;
+    }
+    return reportError(unknownCommand(topic));
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(`${usage}\n`);
+    process.stdout.write(`${mainHelp}\n`);
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === '-v') {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
-  const command = commands[name];
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   try {
-    if (!command) throw new UsageError(`unknown command "${name}". Commands: ${Object.keys(commands).join(', ')}.`);
+    if (!command) throw unknownCommand(name);
     return await (await command())(rest);
   } catch (error) {
-    return reportError(error);
+    return reportError(error, command ? name : undefined);
   }
+}
+
+function unknownCommand(name: string): UsageError {
+  return new UsageError(`unknown command "${name}".${didYouMean(name, Object.keys(commands))} Commands: ${Object.keys(commands).join(', ')}.`);
 }
 
 process.exitCode = await main(process.argv.slice(2));

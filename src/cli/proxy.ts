@@ -6,25 +6,11 @@ import { cassettesEnabled } from '../cassettes/enabled.ts';
 import type { CassetteUsage } from '../cassettes/setup.ts';
 import { startProxy } from '../server/proxy.ts';
 import { configPath, parseDeployEnv, parseFlags, parsePort, UsageError } from './shared.ts';
-
-export const proxyHelp = `Usage: tokenpak proxy [--config FILE] [--port N] [--host H] [--env development|production]
-                      [--record DIR | --replay DIR]
-
-Starts the proxy. SIGTERM or SIGINT stops it gracefully.
-  --config FILE   config file (default: $TOKENPAK_CONFIG, or ./tokenpak.config.yaml)
-  --port N        overrides server.port (default 8000)
-  --host H        overrides server.host (default 127.0.0.1)
-  --env production   refuse to start if any model can reach a mock provider
-                     (default: production when NODE_ENV=production)
-  --record DIR    call the real providers and record every exchange into cassettes
-                  under DIR (one file per scenario: the x-tokenpak-cassette header,
-                  else cassettes.name)
-  --replay DIR    answer the real providers' routes from the cassettes under DIR,
-                  never calling an API (no API key needed)`;
+import { commandHelp } from './help.ts';
 
 /** `tokenpak proxy`: runs until SIGTERM or SIGINT. */
 export async function proxyCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, {
+  const { values, positionals } = parseFlags('proxy', args, {
     config: { type: 'string', short: 'c' },
     port: { type: 'string', short: 'p' },
     host: { type: 'string' },
@@ -35,7 +21,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
   });
   if (positionals.length > 0) throw new UsageError(`proxy takes no positional arguments (got "${positionals[0]}"); pass the config with --config FILE.`);
   if (values.help) {
-    process.stdout.write(`${proxyHelp}\n`);
+    process.stdout.write(`${commandHelp['proxy']}\n`);
     return 0;
   }
   const file = configPath(values.config);

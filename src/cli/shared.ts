@@ -1,17 +1,65 @@
 import { existsSync } from 'node:fs';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { TokenPakError } from '../errors.ts';
+import { didYouMean } from '../util/did-you-mean.ts';
 
 /** A mistake in how a command was called: exit code 2. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  /** The command whose help page shows how to call it, when known. */
+  command: string | undefined;
 
-/** `parseArgs` with strict checking, turning its errors into usage errors. */
-export function parseFlags<const O extends ParseArgsOptionsConfig>(args: string[], options: O) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
+  constructor(message: string, command?: string) {
+    super(message);
+    this.command = command;
   }
+}
+
+/**
+ * `parseArgs` with strict checking. Its errors become usage errors in our words: an unknown
+ * flag with a did-you-mean, a flag without its value, a value given to a switch.
+ */
+export function parseFlags<const O extends ParseArgsOptionsConfig>(command: string, args: string[], options: O) {
+  const given = joinDashValues(args, options);
+  try {
+    return parseArgs({ args: given, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(flagProblem(error as NodeJS.ErrnoException, options), command);
+  }
+}
+
+/**
+ * `--limit -3` gives -3 to --limit (parseArgs calls it ambiguous), so that the option's own
+ * check can say what is wrong with the value.
+ */
+function joinDashValues(args: readonly string[], options: ParseArgsOptionsConfig): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    const name = arg.startsWith('--') ? arg.slice(2) : Object.keys(options).find((key) => arg === `-${options[key]!.short}`);
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && /^-\.?\d/.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+function flagProblem(error: NodeJS.ErrnoException, options: ParseArgsOptionsConfig): string {
+  const flags = Object.keys(options).map((name) => `--${name}`);
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const flag = /'([^']+)'/.exec(error.message)?.[1] ?? 'option';
+    const bare = flag.replace(/=.*$/, '');
+    return `unknown option ${bare}.${didYouMean(bare, flags)} Options: ${flags.join(', ')}.`;
+  }
+  if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    const name = /--([\w-]+)/.exec(error.message)?.[1];
+    if (name !== undefined && options[name]?.type === 'boolean') return `--${name} is a switch and takes no value.`;
+    if (name !== undefined) return `--${name} needs a value: --${name} VALUE.`;
+  }
+  return error.message;
 }
 
 /** The config file named by the flag, else $TOKENPAK_CONFIG, else ./tokenpak.config.yaml (or .yml) if it exists. */
@@ -42,9 +90,12 @@ export function parseDeployEnv(value: string | undefined): 'development' | 'prod
 }
 
 /** Prints an error the way every command does, and returns its exit code. */
-export function reportError(error: unknown): number {
+export function reportError(error: unknown, command?: string): number {
   if (error instanceof UsageError) {
-    process.stderr.write(`tokenpak: ${error.message}\nRun "tokenpak --help" for usage.\n`);
+    const name = error.command ?? command;
+    const where = name !== undefined ? `tokenpak ${name}: ` : 'tokenpak: ';
+    const help = name !== undefined ? `Run "tokenpak ${name} --help" for its options and examples.` : 'Run "tokenpak --help" for usage.';
+    process.stderr.write(`${where}${error.message}\n${help}\n`);
     return 2;
   }
   if (error instanceof TokenPakError) {

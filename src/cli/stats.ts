@@ -2,20 +2,8 @@ import type { StatsRow } from '../logs/types.ts';
 import { formatCents, formatMs, formatTime, parseSinceFlag } from './logs.ts';
 import { openLogForReading } from './log-store.ts';
 import { parseFlags, UsageError } from './shared.ts';
+import { commandHelp } from './help.ts';
 import { createTable, type Column } from './table.ts';
-
-export const statsHelp = `Usage: tokenpak stats [--since 15m|2h|TIME] [--json] [--config FILE]
-
-Sums up the call log: calls, errors, fallbacks, p50 and p95 latency, tokens
-and cost, in total, per provider and per requested model.
-  --since WHEN    only calls that started in the last 15m, 2h, 7d, ... or since a time
-  --json          print one JSON object
-  --config FILE   read the log this config names (default: $TOKENPAK_CONFIG,
-                  ./tokenpak.config.yaml, else .tokenpak/calls.db here)
-
-Per provider, the figures count attempts: "fallbacks" are the attempts made to
-it after another provider (or an earlier try) failed. Per model and in total,
-they count calls: "fallbacks" are calls that needed more than one attempt.`;
 
 function columns(first: string, count: string): Column<StatsRow>[] {
   return [
@@ -33,14 +21,14 @@ function columns(first: string, count: string): Column<StatsRow>[] {
 
 /** `tokenpak stats`. */
 export async function statsCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, {
+  const { values, positionals } = parseFlags('stats', args, {
     since: { type: 'string' },
     json: { type: 'boolean', default: false },
     config: { type: 'string', short: 'c' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
-    process.stdout.write(`${statsHelp}\n`);
+    process.stdout.write(`${commandHelp['stats']}\n`);
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`stats takes no positional arguments (got "${positionals[0]}"); choose a window with --since.`);

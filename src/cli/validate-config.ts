@@ -2,19 +2,13 @@ import { checkConfig } from '../config/check.ts';
 import { loadConfig } from '../config/load.ts';
 import { ConfigError, formatConfigIssue } from '../errors.ts';
 import { parseDeployEnv, parseFlags, UsageError } from './shared.ts';
-
-export const validateConfigHelp = `Usage: tokenpak validate-config FILE [--env development|production] [--json]
-
-Checks a config file. Exit codes: 0 valid, 1 invalid, 2 usage error.
-  --env production   also fail if any model can reach a mock provider
-                     (default: production when NODE_ENV=production)
-  --json             print a machine-readable report`;
+import { commandHelp } from './help.ts';
 
 /** `tokenpak validate-config`. */
 export async function validateConfigCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { env: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } });
+  const { values, positionals } = parseFlags('validate-config', args, { env: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
-    process.stdout.write(`${validateConfigHelp}\n`);
+    process.stdout.write(`${commandHelp['validate-config']}\n`);
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('validate-config takes exactly one config file: tokenpak validate-config config.yaml');
