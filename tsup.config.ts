@@ -16,7 +16,9 @@ export default defineConfig({
   target: 'node22',
   platform: 'node',
   splitting: true,
-  sourcemap: true,
+  // No source maps: the build is not minified, so stack traces already read as the source does,
+  // and maps were most of the packed package.
+  sourcemap: false,
   clean: true,
   dts: { entry: { index: 'src/index.ts', 'vitest/index': 'src/vitest/index.ts', 'vitest/setup': 'src/vitest/setup.ts', 'vitest/global-setup': 'src/vitest/global-setup.ts' } },
   external: ['vitest', 'msw', 'pg'],

@@ -34,7 +34,7 @@ function sleep(ms: number) {
  * tests of another run in this checkout never see a half-cleaned dist/.
  */
 function build(): void {
-  // A sibling of dist/, so that source-map paths stay right after the rename.
+  // A sibling of dist/, so that the rename into place stays on one file system.
   const scratch = join(root, `.dist-build-${process.pid}`);
   rmSync(scratch, { recursive: true, force: true });
   try {

@@ -32,12 +32,15 @@ export async function proxyCommand(args: string[]): Promise<number> {
   if (cassetteDir === '') throw new UsageError(`--${values.record !== undefined ? 'record' : 'replay'} needs a folder, for example --replay cassettes.`);
   const overrides = cassetteDir !== undefined ? { mode: values.record !== undefined ? ('record' as const) : ('replay' as const), dir: cassetteDir } : {};
   const config = await loadConfig(file, { replay: values.replay !== undefined });
+  const { errors, warnings } = checkConfig(config, { env });
   if (env === 'production') {
-    const { errors } = checkConfig(config, { env });
     if (errors.length > 0) {
       throw new TokenPakError('production_guard', `Refusing to start in production: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`);
     }
   }
+
+  // The warnings `tokenpak validate-config` prints, so that a proxy started without it shows them too.
+  for (const warning of warnings) process.stderr.write(`⚠ ${warning.path}: ${warning.message}\n`);
 
   // The proxy logs to SQLite unless the config says otherwise (the Vitest plugin defaults to memory).
   const log = await createCallLogStore(config.logs, { defaultStore: 'sqlite' });

@@ -1,6 +1,6 @@
 /** `tokenpak logs` and `tokenpak stats` on a log seeded with known calls. */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteCallLog } from '../../src/logs/sqlite-store.ts';
@@ -21,6 +21,18 @@ const records: CallRecord[] = [
   ...Array.from({ length: 60 }, (_, i) => call({ id: `bulk-${i + 5}`, model: 'gpt-3.5-turbo', upstreamModel: 'gpt-3.5-turbo', startedAt: now - 60_000 + i * 100, latencyMs: 0.5, attempts: [attempt({ model: 'gpt-3.5-turbo', latencyMs: 0.5 })] })),
 ];
 const ids = (stdout: string) => jsonLines(stdout).map((r) => r.id);
+
+/** Runs `tokenpak ...args` with a terminal as its output (through `script`), returning what it printed. */
+function onTerminal(args: string[], cwd: string): Promise<string> {
+  const command = [process.execPath, bin, ...args].map((arg) => `'${arg.replaceAll("'", `'\\''`)}'`).join(' ');
+  return new Promise((resolveRun, reject) => {
+    const child = spawn('/usr/bin/script', ['-qec', command, '/dev/null'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+    child.on('error', reject);
+    child.on('close', () => resolveRun(out.replaceAll('\r\n', '\n')));
+  });
+}
 
 let work: string;
 beforeAll(async () => {
@@ -68,10 +80,24 @@ describe('tokenpak logs', () => {
     expect(record).toEqual({ time: new Date(records[1]!.startedAt).toISOString(), ...records[1], seq: 2 });
   });
 
-  it('prints nothing and exits 0 when nothing matches', async () => {
+  it('prints nothing and exits 0 when nothing matches (to a pipe)', async () => {
     for (const args of [['--provider', 'anthropic'], ['--model', 'nope'], ['--status', 'error', '--since', '1m'], ['--provider', 'openai', '--model', 'claude-3-sonnet', '--json']]) {
       expect(await runCli(['logs', ...args], { cwd: work })).toEqual({ code: 0, stdout: '', stderr: '' });
     }
+  });
+
+  // `script` gives the command a terminal (a pseudo-tty), as a person running it has.
+  it.runIf(existsSync('/usr/bin/script'))('on a terminal: a header, "no calls match", and a note when more calls match than --limit shows', async () => {
+    const empty = await onTerminal(['logs', '--provider', 'anthropic'], work);
+    expect(empty).toBe('No calls match these filters.\n');
+    const cut = (await onTerminal(['logs', '--model', 'gpt-4', '--limit', '2'], work)).split('\n');
+    expect(cut[0]).toMatch(/^TIME\s+MODEL\s+PROVIDERS/);
+    expect(cut.slice(1, 3).map((line) => line.split(/\s+/).at(-1))).toEqual(['fallback-2', 'failed-4']);
+    expect(cut[3]).toBe('More calls match: these are the newest 2. Pass --limit N to see more, or narrow with --since.');
+    // Exactly as many as the limit: no note.
+    const exact = (await onTerminal(['logs', '--model', 'gpt-4', '--limit', '3'], work)).trimEnd().split('\n');
+    expect(exact).toHaveLength(4);
+    expect(exact.at(-1)).toMatch(/failed-4$/);
   });
 
   it('rejects bad flags with exit 2 and says how to fix them', async () => {
@@ -80,7 +106,7 @@ describe('tokenpak logs', () => {
       [['--since', 'yesterday'], /--since must be a duration such as 15m, 2h or 7d, or a time/],
       [['--limit', '0'], /--limit must be a whole number of at least 1/],
       [['--limit', 'ten'], /--limit must be a whole number/],
-      [['--provder', 'mock'], /Unknown option '--provder'/],
+      [['--provder', 'mock'], /unknown option --provder\. Did you mean "--provider"\?/],
       [['mock'], /logs takes no positional arguments/],
     ];
     for (const [args, message] of cases) {

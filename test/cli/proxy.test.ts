@@ -115,7 +115,7 @@ describe('tokenpak proxy', () => {
   it.each([
     [['--config', 'x.yaml', '--port', 'abc'], /--port must be a whole number from 0 to 65535, not "abc"/],
     [['x.yaml'], /proxy takes no positional arguments/],
-    [['--config', 'x.yaml', '--verbose'], /Unknown option '--verbose'/],
+    [['--config', 'x.yaml', '--verbose'], /tokenpak proxy: unknown option --verbose\. .*\n.*Run "tokenpak proxy --help"/],
   ])('usage error %j exits 2', async (args, message) => {
     const proxy = startProxyProcess(args);
     expect(await proxy.exited).toBe(2);

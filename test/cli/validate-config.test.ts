@@ -145,7 +145,7 @@ describe('tokenpak validate-config', () => {
   it.each([
     [['validate-config'], /validate-config takes exactly one config file/],
     [['validate-config', 'a.yaml', 'b.yaml'], /validate-config takes exactly one config file/],
-    [['validate-config', 'a.yaml', '--strict'], /Unknown option '--strict'/],
+    [['validate-config', 'a.yaml', '--strict'], /tokenpak validate-config: unknown option --strict\. /],
     [['validate-config', 'a.yaml', '--env', 'staging'], /--env must be "development" or "production", not "staging"/],
     [['validate-confg', 'a.yaml'], /unknown command "validate-confg"/],
     [[], /Usage: tokenpak <command>/],
