@@ -39,7 +39,7 @@ import { ConversationError, type TokenPakError } from '../errors.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
 import { encodeSSE } from './sse.ts';
 import type { ModelListing, WireFormat } from './types.ts';
-import { compactId, dottedPath, fieldError, firstProblem, isObject, jsonType, parseArguments, retryHeaders } from './wire-utils.ts';
+import { compactId, dottedPath, fieldError, firstProblem, isObject, jsonType, metadataOf, parseArguments, retryHeaders } from './wire-utils.ts';
 
 /** Parameters the API accepts that TokenPak takes but does not act on. */
 const ACCEPTED_IGNORED = [
@@ -214,6 +214,8 @@ function toCanonical(body: AnthropicRequest): ChatRequest {
   if (body.tool_choice) request.toolChoice = toolChoice(body.tool_choice, request.tools ?? []);
   const format = body.output_config?.format ?? body.output_format;
   if (format) request.responseFormat = { type: 'json_schema', schema: format.schema };
+  const metadata = metadataOf((body as { metadata?: unknown }).metadata);
+  if (metadata) request.metadata = metadata;
   return request;
 }
 

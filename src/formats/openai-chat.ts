@@ -40,7 +40,7 @@ import { didYouMean } from '../util/did-you-mean.ts';
 import { openaiErrorObject, openaiErrorsAndModels, parseOpenAIRequest } from './openai-shared.ts';
 import { encodeSSE } from './sse.ts';
 import type { WireFormat } from './types.ts';
-import { compactId, fieldError, isObject, jsonType, unixSeconds } from './wire-utils.ts';
+import { compactId, fieldError, isObject, jsonType, metadataOf, unixSeconds } from './wire-utils.ts';
 
 /** Parameters the API accepts that TokenPak takes but does not act on (they do not change a mock's answer). */
 const ACCEPTED_IGNORED = [
@@ -231,6 +231,8 @@ function toCanonical(body: OpenAIChatRequest): ChatRequest {
   }
   if (body.tool_choice != null) request.toolChoice = toolChoice(body.tool_choice, request.tools ?? []);
   if (body.response_format != null) request.responseFormat = responseFormat(body.response_format);
+  const metadata = metadataOf((body as { metadata?: unknown }).metadata);
+  if (metadata) request.metadata = metadata;
   return request;
 }
 

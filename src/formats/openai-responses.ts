@@ -17,7 +17,7 @@ import { didYouMean } from '../util/did-you-mean.ts';
 import { openaiErrorObject, openaiErrorsAndModels, parseOpenAIRequest } from './openai-shared.ts';
 import { encodeSSE } from './sse.ts';
 import type { WireFormat } from './types.ts';
-import { compactId, fieldError, isObject, jsonType, unixSeconds } from './wire-utils.ts';
+import { compactId, fieldError, isObject, jsonType, metadataOf, unixSeconds } from './wire-utils.ts';
 
 const ACCEPTED_IGNORED = [
   'access_programs', 'context_management', 'image', 'include', 'max_tool_calls', 'moderation',
@@ -192,6 +192,8 @@ function toCanonical(body: ResponsesRequest): ChatRequest {
   if (body.tool_choice != null) request.toolChoice = toolChoice(body.tool_choice, request.tools ?? []);
   const format = body.text?.format;
   if (format) request.responseFormat = responseFormat(format);
+  const metadata = metadataOf((body as { metadata?: unknown }).metadata);
+  if (metadata) request.metadata = metadata;
   return request;
 }
 

@@ -11,7 +11,7 @@ import type { AttemptRecord } from '../logs/types.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
 import { encodeSSE } from './sse.ts';
 import type { WireFormat } from './types.ts';
-import { retryHeaders } from './wire-utils.ts';
+import { metadataOf, retryHeaders } from './wire-utils.ts';
 
 const ROLES = ['user', 'assistant', 'system'] as const;
 
@@ -86,6 +86,8 @@ function toCanonical(body: TokenPakRequest): ChatRequest {
   if (body.temperature !== undefined) request.temperature = body.temperature;
   if (body.top_p !== undefined) request.topP = body.top_p;
   if (body.stop !== undefined) request.stop = typeof body.stop === 'string' ? [body.stop] : body.stop;
+  const metadata = metadataOf((body as { metadata?: unknown }).metadata);
+  if (metadata) request.metadata = metadata;
   return request;
 }
 

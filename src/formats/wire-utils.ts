@@ -103,3 +103,15 @@ export function paramOf(error: TokenPakError): string | null {
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/**
+ * A request's `metadata` as text values (OpenAI sends strings, Anthropic
+ * `{user_id}`, TokenPak's own format any JSON): for mock rules that match on
+ * it. Undefined when absent or not an object.
+ */
+export function metadataOf(value: unknown): Record<string, string> | undefined {
+  if (!isObject(value)) return undefined;
+  const entries = Object.entries(value).filter(([, v]) => v !== null && v !== undefined);
+  if (entries.length === 0) return undefined;
+  return Object.fromEntries(entries.map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+}

@@ -156,6 +156,7 @@ describe('Anthropic messages', () => {
       toolChoice: { type: 'required' },
       stop: ['END'],
       temperature: 0.2,
+      metadata: { user_id: 'u1' },
     });
   });
 
