@@ -216,6 +216,42 @@ describe('Anthropic message threads', () => {
   });
 });
 
+describe('Anthropic thread refusals the SDK recovers from', () => {
+  const headers = { 'anthropic-beta': THREADS_BETA };
+  const create = (client: Anthropic, extra: Record<string, unknown> = {}) =>
+    client.messages.create({ model: 'claude-3-sonnet', max_tokens: 64, system: 'Be kind.', messages: [{ role: 'user', content: 'Hi' }], thread: { type: 'create' }, ...extra } as never, { headers }) as Promise<{ id: string }>;
+  const next = (id: string, extra: Record<string, unknown> = {}) =>
+    ({ model: 'claude-3-sonnet', max_tokens: 64, messages: [{ role: 'user', content: 'Next' }], thread: { type: 'continue', previous_message_id: id }, ...extra }) as never;
+
+  test('two requests continuing one reply at once: one is answered, the other gets thread_continue_in_flight', async () => {
+    const client = new Anthropic({ baseURL: proxy.url, apiKey: 'unused', maxRetries: 0 });
+    const first = await create(client);
+    // The first continue to arrive is answered only after a second, which both requests arrive well within.
+    mock.configure({ latency_ms: 1_000 });
+    try {
+      const results = await Promise.allSettled([client.messages.create(next(first.id), { headers }), client.messages.create(next(first.id), { headers })]);
+      const answered = results.filter((r) => r.status === 'fulfilled');
+      const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(answered).toHaveLength(1);
+      expect(refused).toHaveLength(1);
+      expect(refused[0]!.reason).toMatchObject({ status: 400, errorCode: 'thread_continue_in_flight' });
+    } finally {
+      mock.configure({ latency_ms: 0 });
+    }
+  });
+
+  test('a continue that changes system or tools: thread_fingerprint_mismatch; repeating them unchanged is fine', async () => {
+    const client = new Anthropic({ baseURL: proxy.url, apiKey: 'unused', maxRetries: 0 });
+    const first = await create(client);
+    const changed = await client.messages.create(next(first.id, { system: 'Be rude.' }), { headers }).catch((e: unknown) => e);
+    expect(changed).toMatchObject({ status: 400, errorCode: 'thread_fingerprint_mismatch' });
+    expect(String((changed as Error).message)).toMatch(/^400 .*system differ/);
+    // The refusal did not use up the reply: a valid continue still works.
+    await expect(client.messages.create(next(first.id, { system: 'Be kind.' }), { headers })).resolves.toMatchObject({ type: 'message' });
+    expect(mock.calls.at(-1)!.request.system).toBe('Be kind.');
+  });
+});
+
 describe('bounded conversation memory', () => {
   test('a thread evicted by the count limit: the SDK gets thread_not_found and replays the whole history', async () => {
     const small = await startConversationProxy({ max_count: 1 });
