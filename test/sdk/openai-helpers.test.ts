@@ -1,0 +1,71 @@
+/**
+ * The `openai` package's helpers against a config that keeps canned `default:`
+ * answers and a plain `tool_call` pattern: structured output parsed with zod,
+ * the runTools() loop, and Responses structured output parsed with zod.
+ */
+import OpenAI from 'openai';
+import { zodFunction, zodResponseFormat, zodTextFormat } from 'openai/helpers/zod';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { z } from 'zod';
+import { GPT4_DEFAULT, startCannedProxy, WEATHER_ARGS, type SdkProxy } from './helpers.ts';
+
+let server: SdkProxy;
+let openai: OpenAI;
+
+beforeAll(async () => {
+  server = await startCannedProxy();
+  openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'sk-test-not-used', maxRetries: 0 });
+});
+afterAll(() => server.close());
+beforeEach(() => server.mock.reset());
+
+const City = z.object({ city: z.string(), population: z.int().min(1), landmarks: z.array(z.string()) });
+const Weather = z.object({ city: z.string(), unit: z.enum(['celsius', 'fahrenheit']) });
+
+describe('chat.completions', () => {
+  test('parse(zodResponseFormat) gives an object that fits the zod schema, though the model has a canned default', async () => {
+    const completion = await openai.chat.completions.parse({
+      model: 'gpt-4',
+      messages: [{ role: 'user', content: 'Describe Paris' }],
+      response_format: zodResponseFormat(City, 'city'),
+    });
+    const parsed = completion.choices[0]!.message.parsed;
+    expect(City.parse(parsed)).toEqual(parsed);
+    expect(completion.choices[0]!.finish_reason).toBe('stop');
+  });
+
+  test('runTools runs the tool once with the pattern\'s arguments, and the loop ends after two completions', async () => {
+    const invoked: unknown[] = [];
+    const runner = openai.chat.completions.runTools({
+      model: 'gpt-4',
+      messages: [{ role: 'user', content: 'What is the weather in Paris?' }],
+      tools: [
+        zodFunction({
+          name: 'get_weather',
+          parameters: Weather,
+          function: (args: z.infer<typeof Weather>) => {
+            invoked.push(args);
+            return { temperature: 18, sky: 'sunny' };
+          },
+        }),
+      ],
+    }, { maxChatCompletions: 4 });
+    const content = await runner.finalContent();
+    expect(invoked).toEqual([WEATHER_ARGS]);
+    expect(content).toBe(GPT4_DEFAULT);
+    expect(runner.allChatCompletions()).toHaveLength(2);
+    expect(server.mock.calls).toHaveLength(2);
+  });
+});
+
+describe('responses', () => {
+  test('parse(zodTextFormat) gives output_parsed that fits the zod schema, though the model has a canned default', async () => {
+    const response = await openai.responses.parse({
+      model: 'gpt-4',
+      input: 'Describe Paris',
+      text: { format: zodTextFormat(City, 'city') },
+    });
+    expect(response.output_parsed).not.toBeNull();
+    expect(City.parse(response.output_parsed)).toEqual(response.output_parsed);
+  });
+});
