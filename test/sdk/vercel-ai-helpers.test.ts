@@ -1,24 +1,79 @@
 /**
  * The Vercel AI SDK (`ai`) against a config that keeps canned `default:`
- * answers and a plain `tool_call` pattern: embed / embedMany.
+ * answers and a plain `tool_call` pattern: a generateText tool loop ended by
+ * stopWhen, generateObject and streamObject, and embed / embedMany.
  */
+import { createAnthropic } from '@ai-sdk/anthropic';
 import { createOpenAI } from '@ai-sdk/openai';
-import { embed, embedMany } from 'ai';
+import { embed, embedMany, generateObject, generateText, stepCountIs, streamObject, tool, type LanguageModel } from 'ai';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { EMBEDDING_MODEL, startCannedProxy, type SdkProxy } from './helpers.ts';
+import { z } from 'zod';
+import { CLAUDE_DEFAULT, EMBEDDING_MODEL, GPT4_DEFAULT, startCannedProxy, WEATHER_ARGS, type SdkProxy } from './helpers.ts';
 
 // The AI SDK warns that it does not know these model ids; the warnings say nothing about TokenPak.
 (globalThis as { AI_SDK_LOG_WARNINGS?: boolean }).AI_SDK_LOG_WARNINGS = false;
 
 let server: SdkProxy;
 let openai: ReturnType<typeof createOpenAI>;
+let models: Record<'openai responses' | 'openai chat' | 'anthropic', (id: string) => LanguageModel>;
 
 beforeAll(async () => {
   server = await startCannedProxy();
   openai = createOpenAI({ baseURL: `${server.url}/v1`, apiKey: 'sk-test-not-used' });
+  const anthropic = createAnthropic({ baseURL: `${server.url}/v1`, apiKey: 'sk-ant-test-not-used' });
+  models = {
+    'openai responses': (id) => openai(id),
+    'openai chat': (id) => openai.chat(id),
+    anthropic: (id) => anthropic(id),
+  };
 });
 afterAll(() => server.close());
 beforeEach(() => server.mock.reset());
+
+const City = z.object({ city: z.string(), population: z.int().min(1), landmarks: z.array(z.string()) });
+
+describe.each([
+  ['openai responses', 'gpt-4', GPT4_DEFAULT],
+  ['openai chat', 'gpt-4', GPT4_DEFAULT],
+  ['anthropic', 'claude-3-sonnet', CLAUDE_DEFAULT],
+] as const)('%s', (provider, modelId, expected) => {
+  test('generateText with tools and stopWhen: one tool call, then the canned answer, in two steps', async () => {
+    const invoked: unknown[] = [];
+    const result = await generateText({
+      model: models[provider](modelId),
+      prompt: 'What is the weather in Paris?',
+      tools: {
+        get_weather: tool({
+          description: 'Current weather in a city',
+          inputSchema: z.object({ city: z.string(), unit: z.enum(['celsius', 'fahrenheit']) }),
+          execute: async (args) => {
+            invoked.push(args);
+            return { temperature: 18, sky: 'sunny' };
+          },
+        }),
+      },
+      stopWhen: stepCountIs(5),
+    });
+    expect(invoked).toEqual([WEATHER_ARGS]);
+    expect(result.steps).toHaveLength(2);
+    expect(result.text).toBe(expected);
+    expect(result.finishReason).toBe('stop');
+  });
+
+  test('generateObject gives an object that fits the zod schema, though the model has a canned default', async () => {
+    const { object } = await generateObject({ model: models[provider](modelId), schema: City, prompt: 'Describe Paris' });
+    expect(City.parse(object)).toEqual(object);
+  });
+
+  test('streamObject streams partial objects up to one that fits the zod schema', async () => {
+    const result = streamObject({ model: models[provider](modelId), schema: City, prompt: 'Describe Paris' });
+    const partials: unknown[] = [];
+    for await (const partial of result.partialObjectStream) partials.push(partial);
+    const object = await result.object;
+    expect(City.parse(object)).toEqual(object);
+    expect(partials.length).toBeGreaterThan(1);
+  });
+});
 
 describe('embeddings', () => {
   test('embed gives one vector, the same for the same text', async () => {
