@@ -10,6 +10,10 @@ export type TokenPakErrorCode =
   | 'config_invalid'
   | 'config_not_found'
   | 'invalid_request'
+  /** No client key, or one that is not in `server.auth.keys` (401). */
+  | 'unauthorized'
+  /** Refused: a model the client key may not use, a non-loopback Host, or a cross-site Origin (403). */
+  | 'forbidden'
   | 'model_not_found'
   | 'route_not_found'
   | 'method_not_allowed'

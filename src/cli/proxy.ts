@@ -82,7 +82,10 @@ export async function proxyCommand(args: string[]): Promise<number> {
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
     const recording = cassettes ? `\n  cassettes: ${cassettes.sets.map((set) => `${set.mode} ${set.dir}`).join(', ')}` : '';
-    process.stdout.write(`TokenPak proxy listening on ${proxy.url} (config: ${file})\n  ${routes.join('\n  ')}\n  call log: ${describeStore(config.logs, 'sqlite')}${recording}\n`);
+    // The address as bound: 0.0.0.0 serves every interface, and the operator must see that.
+    const where = proxy.listenUrl === proxy.url ? proxy.url : `${proxy.listenUrl} (every interface; from this machine: ${proxy.url})`;
+    const auth = config.server.auth ? `client keys required (${config.server.auth.keys.length})` : 'no client keys (server.auth)';
+    process.stdout.write(`TokenPak proxy listening on ${where} (config: ${file})\n  ${routes.join('\n  ')}\n  call log: ${describeStore(config.logs, 'sqlite')}\n  auth: ${auth}${recording}\n`);
   });
 }
 

@@ -35,7 +35,12 @@ export interface ParsedTemplate {
   /** The whole value is one reference (so it may be read as a number or boolean). */
   whole: boolean;
   error?: string;
-  render(env: NodeJS.ProcessEnv): { text: string; unset: string[] };
+  /**
+   * The value with references replaced; `unset` names references with no
+   * value and no default; `values` are the environment values used (not the
+   * defaults), so that secrets can be told from text written in the file.
+   */
+  render(env: NodeJS.ProcessEnv): { text: string; unset: string[]; values: string[] };
 }
 
 const REFERENCE = /\$\$\{|\$\{([^}]*)\}|\$\{/g;
@@ -73,6 +78,7 @@ export function interpolate(value: string): ParsedTemplate {
     render(env) {
       let text = '';
       const unset: string[] = [];
+      const values: string[] = [];
       for (const piece of pieces) {
         if (piece.literal !== undefined) {
           text += piece.literal;
@@ -82,11 +88,14 @@ export function interpolate(value: string): ParsedTemplate {
         // An empty value counts as unset for `${VAR}` too: `export KEY=` is a common
         // way to "unset" a key, and an empty API key is never what was meant.
         const missing = current === undefined || (current === '' && (piece.emptyCounts || piece.fallback === undefined));
-        if (!missing) text += current;
+        if (!missing) {
+          text += current;
+          values.push(current);
+        }
         else if (piece.fallback !== undefined) text += piece.fallback;
         else unset.push(piece.variable!);
       }
-      return { text, unset };
+      return { text, unset, values };
     },
   };
 }

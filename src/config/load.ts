@@ -47,6 +47,14 @@ export interface Config {
   pricing: ParsedConfig['pricing'];
   /** Recording and replaying real providers' traffic (providers may override it with their own `cassettes:`). */
   cassettes: ParsedConfig['cassettes'];
+  /**
+   * Values never shown in any answer, log row or output: every value a
+   * `${VAR}` put into a provider, `server.auth` or `logs.url`; providers'
+   * `api_key`s; header values whose name speaks of a credential
+   * (`api-key`, `authorization`, `x-goog-api-key`, …); client keys.
+   * Longest first.
+   */
+  secrets: readonly string[];
 }
 
 export interface LoadOptions {
@@ -133,6 +141,7 @@ function resolveSource(source: ConfigSource, file: string, replay = false): Conf
 
   const config = parsed.data;
   const semantic = resolveRoutes(config, locate);
+  semantic.issues.push(...checkClientKeys(config, locate));
   if (semantic.issues.length > 0) throw new ConfigError(file, sortIssues(semantic.issues));
   return {
     source: file,
@@ -142,7 +151,48 @@ function resolveSource(source: ConfigSource, file: string, replay = false): Conf
     logs: config.logs,
     pricing: config.pricing,
     cassettes: config.cassettes,
+    secrets: secretsOf(config, source.fromEnv),
   };
+}
+
+// A header with one of these in its name carries a credential, even when written literally.
+const CREDENTIAL_HEADER = /auth|key|token|secret|passw|cookie|signature|credential/i;
+
+function secretsOf(config: ParsedConfig, fromEnv: ConfigSource['fromEnv']): string[] {
+  const found = new Set<string>();
+  for (const { path, value } of fromEnv) {
+    if (path[0] === 'providers' || (path[0] === 'server' && path[1] === 'auth') || (path[0] === 'logs' && path[1] === 'url')) found.add(value);
+  }
+  for (const provider of Object.values(config.providers)) {
+    if (provider.type !== 'mock' && provider.api_key) found.add(provider.api_key);
+    for (const [name, value] of Object.entries(provider.headers ?? {})) if (CREDENTIAL_HEADER.test(name)) found.add(value);
+  }
+  for (const key of config.server.auth?.keys ?? []) found.add(typeof key === 'string' ? key : key.key);
+  // Longest first, so that a secret containing another is redacted whole.
+  return [...found].filter((value) => value.trim() !== '').sort((a, b) => b.length - a.length);
+}
+
+/** Per-key model lists name configured models; no key is listed twice. */
+function checkClientKeys(config: ParsedConfig, locate: Locate): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const routeNames = Object.keys(config.models);
+  const seen = new Set<string>();
+  (config.server.auth?.keys ?? []).forEach((entry, i) => {
+    const key = typeof entry === 'string' ? entry : entry.key;
+    // The key itself is never printed: the message names its position.
+    if (seen.has(key)) issues.push({ ...locate(['server', 'auth', 'keys', i]), message: 'is the same key as an earlier entry. Give each client its own key.' });
+    seen.add(key);
+    if (typeof entry === 'string') return;
+    entry.models?.forEach((model, j) => {
+      if (!config.models[model]) {
+        issues.push({
+          ...locate(['server', 'auth', 'keys', i, 'models', j]),
+          message: `names unknown model "${model}".${didYouMean(model, routeNames)} Configured models: ${routeNames.join(', ')}.`,
+        });
+      }
+    });
+  });
+  return issues;
 }
 
 type Locate = (path: DataPath, at?: 'key' | 'value') => Omit<ConfigIssue, 'message'>;

@@ -359,6 +359,43 @@ const sizeSchema = z.union([
   z.string().regex(/^\s*\d+(\.\d+)?\s*(b|kb|kib|mb|mib)?\s*$/i, { error: 'must be a size such as 1048576, "512kb" or "4mb"' }),
 ]);
 
+/** One client key: the key itself, or the key with the models it may use. */
+export const clientKeySchema = z.union(
+  [
+    z.string().min(16, { error: 'is too short for a key: use 16 characters or more, for example the output of `openssl rand -hex 24`' }),
+    z.strictObject({
+      /** The key clients send (`Authorization: Bearer KEY` or `x-api-key: KEY`); usually `${VAR}`. */
+      key: z.string().min(16, { error: 'is too short for a key: use 16 characters or more, for example the output of `openssl rand -hex 24`' }),
+      /** Model names (keys of `models:`) this key may use; default: every model. */
+      models: z.array(z.string().min(1)).min(1).optional(),
+    }),
+  ],
+  { error: 'must be a key (usually ${VAR}), or {key, models}' },
+);
+export type ClientKeySetting = z.output<typeof clientKeySchema>;
+
+/** Client authentication: which keys clients must send. */
+export const authSchema = z.strictObject({
+  /**
+   * Accepted client keys. A request without one of them gets 401 (403 for a
+   * model its key may not use). `/healthz` needs no key.
+   */
+  keys: z.array(clientKeySchema).min(1, { error: 'needs at least one key, for example keys: [${TOKENPAK_API_KEY}]' }),
+});
+
+/** A browser origin: scheme, host and port, nothing else (`https://app.example.com`, `http://localhost:5173`). */
+const originSchema = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'must be an origin such as https://app.example.com or http://localhost:5173 (scheme, host and port; no path, no trailing slash)' },
+);
+
 export const serverSchema = z.strictObject({
   /** Interface to listen on. */
   host: z.string().min(1).default('127.0.0.1'),
@@ -368,6 +405,18 @@ export const serverSchema = z.strictObject({
   body_limit: sizeSchema.default('4mb'),
   /** On SIGTERM/SIGINT, how long in-flight requests may take before they are cut. */
   shutdown_grace_ms: nonNegativeInt.default(10_000),
+  /**
+   * Client keys. Without `auth`, any client that can reach the port may use
+   * the proxy, so a non-loopback `host` with an enabled real provider is
+   * refused at start.
+   */
+  auth: authSchema.optional(),
+  /**
+   * Browser origins allowed to call the proxy (CORS). A request with any other
+   * cross-site `Origin` is refused, and only these origins get preflight
+   * answers and CORS headers.
+   */
+  cors_origins: z.array(originSchema).default([]),
   /**
    * Deepest nesting of arrays and objects accepted in a request body; deeper
    * bodies get 400 before they are parsed (real requests, tool schemas

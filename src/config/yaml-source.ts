@@ -26,6 +26,8 @@ export interface ConfigSource {
   unset: UnsetVariable[];
   /** YAML syntax errors and malformed `${...}` references. */
   issues: ConfigIssue[];
+  /** Environment values that `${VAR}` references put into the data, with where they went. */
+  fromEnv: { path: DataPath; value: string }[];
 }
 
 export type DataPath = readonly (string | number)[];
@@ -46,7 +48,7 @@ const COERCIBLE = /^(true|false|null|-?\d+(\.\d+)?)$/;
 export function readConfigSource(text: string, env: NodeJS.ProcessEnv): ConfigSource {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const source: ConfigSource = { data: undefined, entries: new Map(), unset: [], issues: [] };
+  const source: ConfigSource = { data: undefined, entries: new Map(), unset: [], issues: [], fromEnv: [] };
   const positionOf = (offset: number | undefined): SourcePosition | undefined => {
     if (offset === undefined) return undefined;
     const { line, col } = lineCounter.linePos(offset);
@@ -101,6 +103,7 @@ export function readConfigSource(text: string, env: NodeJS.ProcessEnv): ConfigSo
       for (const variable of resolved.unset) source.unset.push({ path: [...path], display, variable, position: entry.value });
       return undefined;
     }
+    for (const value of resolved.values) source.fromEnv.push({ path: [...path], value });
     // `port: ${PORT:-8000}` should be the number 8000, as if written literally;
     // quoted scalars stay strings, as YAML would have them.
     if (node.type === Scalar.PLAIN && result.whole && COERCIBLE.test(resolved.text)) return parseYamlValue(resolved.text);

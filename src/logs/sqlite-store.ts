@@ -4,7 +4,7 @@
  * while the proxy writes; writes are batched off the request path and
  * flushed on close and at process exit.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { TokenPakError } from '../errors.ts';
@@ -103,6 +103,25 @@ CREATE TABLE attempts (
 CREATE INDEX attempts_by_provider ON attempts (provider, call_started_at, call_seq) WHERE first_try = 1;
 `;
 
+/**
+ * The log holds prompts (with `capture_bodies`) and error text: only its owner
+ * may read it. Directories it creates are 0700; the database is created 0600
+ * (an existing one is narrowed to 0600), and SQLite gives its -wal and -shm
+ * files the database's mode.
+ */
+function makePrivate(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      chmodSync(file, 0o600);
+    } catch (error) {
+      // -wal and -shm exist only while (or after) a writer has the log open.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+}
+
 function storeError(message: string, cause?: unknown): TokenPakError {
   return new TokenPakError('log_store_error', message, cause === undefined ? {} : { cause });
 }
@@ -127,7 +146,7 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
     if (version > SCHEMA_VERSION) throw storeError(`The call log ${path} was written by a newer TokenPak (schema ${version}); upgrade tokenpak to read it.`);
   } else {
     try {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      if (path !== ':memory:') makePrivate(path);
       db = new DatabaseSync(path);
       // A second proxy on the same file waits briefly for the write lock;
       // a failed write is retried on the next flush.

@@ -23,6 +23,8 @@ import { createConversationStore } from './conversation-store.ts';
 import { resume, settle } from './conversations.ts';
 import { nestsDeeperThan } from './json-depth.ts';
 import type { RequestHeaders } from '../canonical/types.ts';
+import { createRedactor } from '../util/redact.ts';
+import { checkModelAllowed, createAccess, type AccessOptions } from './access.ts';
 import { jsonResponse } from './lightweight.ts';
 import { CASSETTE_HEADER, RecordedCut, wantsRecordedBytes, wireStream } from './wire-replay.ts';
 
@@ -37,6 +39,12 @@ export interface AppOptions {
   shutdownSignal?: AbortSignal;
   /** Recorded provider traffic, when providers record or replay (`src/cassettes/`). */
   cassettes?: AppCassettes;
+  /**
+   * For an app served on a socket: turns on client keys (`server.auth`), the
+   * Host check and the Origin/CORS rules. Absent, the app answers every
+   * request (in-process use, where no browser or stranger can reach it).
+   */
+  access?: AccessOptions;
 }
 
 /** A fetch-style app. */
@@ -47,6 +55,8 @@ export interface App {
 interface HandlerContext {
   requestId: string;
   format: WireFormat;
+  /** The models the client's key may use; undefined: all. */
+  allowedModels: ReadonlySet<string> | undefined;
 }
 
 type Handler = (request: Request, context: HandlerContext) => Promise<Response>;
@@ -71,10 +81,15 @@ export function createApp(options: AppOptions): App {
     maxBytes: config.server.conversation_memory_bytes,
   });
 
-  const chat: Handler = async (request, { requestId, format }) => {
+  const access = options.access ? createAccess(config, options.access) : undefined;
+  // Configured secrets never reach a client, even inside an error TokenPak did not expect to carry one.
+  const redactText = config.secrets.length > 0 ? createRedactor(config.secrets) : (text: string) => text;
+
+  const chat: Handler = async (request, { requestId, format, allowedModels }) => {
     refuseOwnRequest(request);
     const raw = await readJson(request, limit, maxDepth);
     const parsed = format.parseRequest(raw, request.headers);
+    checkModelAllowed(parsed.request.model, allowedModels);
     const ask = parsed.conversation;
     const resumed = ask ? resume(conversations, ask, parsed.request) : undefined;
     const conversationId = format.responseId?.({ requestId });
@@ -134,10 +149,11 @@ export function createApp(options: AppOptions): App {
     }
   };
 
-  const embeddings: Handler = async (request, { requestId }) => {
+  const embeddings: Handler = async (request, { requestId, allowedModels }) => {
     refuseOwnRequest(request);
     const raw = await readJson(request, limit, maxDepth);
     const { request: parsed, encoding } = parseEmbeddingRequest(raw);
+    checkModelAllowed(parsed.model, allowedModels);
     const result = await router.embed(parsed, {
       requestId,
       clientFormat: 'openai-embeddings',
@@ -150,22 +166,23 @@ export function createApp(options: AppOptions): App {
     });
   };
 
-  const countTokens: Handler = async (request, { requestId, format }) => {
+  const countTokens: Handler = async (request, { requestId, format, allowedModels }) => {
     refuseOwnRequest(request);
     const raw = await readJson(request, limit, maxDepth);
     const parsed = format.parseCountRequest!(raw, request.headers);
+    checkModelAllowed(parsed.request.model, allowedModels);
     // Counting a continuation counts its whole history; nothing is stored or marked.
     const counted = parsed.conversation?.previousId ? resume(conversations, parsed.conversation, parsed.request).request : parsed.request;
     const result = await router.countTokens(counted, { requestId, clientFormat: format.name, signal: request.signal });
     return json(200, format.renderCount!(result.inputTokens, { requestId }), { ...format.headers?.({ requestId }), ...outcomeHeaders(requestId, result) });
   };
 
-  const models: Handler = async (_request, { requestId, format }) => {
-    const listing = router.routes.map((route) => ({ route, createdAt: startedAt }));
+  const models: Handler = async (_request, { requestId, format, allowedModels }) => {
+    const listing = router.routes.filter((route) => !allowedModels || allowedModels.has(route.name)).map((route) => ({ route, createdAt: startedAt }));
     return json(200, format.renderModels!(listing, { requestId }), { ...format.headers?.({ requestId }), 'x-request-id': requestId });
   };
 
-  const model: Handler = async (request, { requestId, format }) => {
+  const model: Handler = async (request, { requestId, format, allowedModels }) => {
     const raw = new URL(request.url).pathname.replace(/^\/(?:v1\/)?models\//, '').replace(/\/+$/, '');
     let id = raw;
     try {
@@ -174,6 +191,7 @@ export function createApp(options: AppOptions): App {
       // A malformed %-escape: look the id up as written, which gives the usual 404.
     }
     const listing = { route: router.resolve(id), createdAt: startedAt };
+    checkModelAllowed(listing.route.name, allowedModels);
     return json(200, format.renderModel!(listing, { requestId }), { ...format.headers?.({ requestId }), 'x-request-id': requestId });
   };
 
@@ -198,37 +216,54 @@ export function createApp(options: AppOptions): App {
       const incoming = request.headers.get('x-request-id');
       const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
       let format: WireFormat = anthropicOr(tokenpakFormat)(request);
+      let cors: Record<string, string> = {};
       try {
         const path = pathOf(request);
         // SDKs disagree on whether a base URL includes /v1 (the Anthropic SDK's does not, @ai-sdk/anthropic's
         // does), so one ANTHROPIC_BASE_URL serves both: a path without /v1 is the /v1 endpoint.
         const endpoint =
           endpoints.get(path) ?? endpoints.get(`/v1${path}`) ?? (/^\/(?:v1\/)?models\/./.test(path) ? endpoints.get('/v1/models/{id}') : undefined);
+        if (endpoint) format = endpoint.format(request);
+        // Before anything else: a refused web page learns nothing, not even which paths exist.
+        if (access) cors = access.checkBrowser(request);
         if (!endpoint) {
           throw new TokenPakError('route_not_found', `No endpoint at ${request.method} ${path}. TokenPak serves ${[...endpoints.keys()].join(', ')}.`, { status: 404 });
         }
-        format = endpoint.format(request);
-        const handler = endpoint.methods[request.method];
+        // HEAD is GET without the body; OPTIONS answers CORS preflights (listed origins) and says what is allowed.
+        const methods = Object.keys(endpoint.methods);
+        const allowed = [...methods, ...(methods.includes('GET') ? ['HEAD'] : []), 'OPTIONS'].join(', ');
+        if (request.method === 'OPTIONS') {
+          return access?.preflight(request, allowed.split(', '), cors) ?? new Response(null, { status: 204, headers: { ...cors, allow: allowed } });
+        }
+        const head = request.method === 'HEAD';
+        const handler = endpoint.methods[head ? 'GET' : request.method];
         if (!handler) {
-          const allowed = Object.keys(endpoint.methods).join(', ');
           throw Object.assign(
-            new TokenPakError('method_not_allowed', `${request.method} is not allowed on ${path}; use ${allowed}.`, { status: 405 }),
+            new TokenPakError('method_not_allowed', `${request.method} is not allowed on ${path}; use ${methods.join(', ')}.`, { status: 405 }),
             { allow: allowed },
           );
         }
-        return await handler(request, { requestId, format });
+        // /healthz stays open to load balancers and supervisors.
+        const allowedModels = access && path !== '/healthz' ? access.authenticate(request) : undefined;
+        const response = await handler(request, { requestId, format, allowedModels });
+        for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
+        return head ? await withoutBody(response) : response;
       } catch (thrown) {
         const error = toTokenPakError(thrown);
         if (error.code === 'internal_error') options.onInternalError?.(thrown);
         if (thrown instanceof ClientGone) options.onClientGone?.(`${error.detail} (${request.method} ${safePath(request)}, request ${requestId})`);
         const rendered = format.renderError(error, { requestId });
         const allow = (thrown as { allow?: string }).allow;
-        return json(rendered.status, rendered.body, {
+        const headers = {
           ...format.headers?.({ requestId }),
           'x-request-id': requestId,
           ...(allow ? { allow } : {}),
+          ...(error.status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
+          ...cors,
           ...rendered.headers,
-        });
+        };
+        const response = jsonResponse(rendered.status, redactText(JSON.stringify(rendered.body)), headers);
+        return request.method === 'HEAD' ? withoutBody(response) : response;
       }
     },
   };
@@ -272,6 +307,14 @@ const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key|
 /** The client's headers as providers see them: read-only, credentials reading as absent. */
 function withoutCredentials(headers: Headers): RequestHeaders {
   return { get: (name) => (CREDENTIAL_HEADER.test(name) ? null : headers.get(name)) };
+}
+
+/** The answer to a HEAD request: the GET answer's status and headers (its length included), no body. */
+async function withoutBody(response: Response): Promise<Response> {
+  const length = (await response.arrayBuffer()).byteLength;
+  const headers = new Headers(response.headers);
+  headers.set('content-length', String(length));
+  return new Response(null, { status: response.status, headers });
 }
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {

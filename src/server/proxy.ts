@@ -3,15 +3,19 @@
  * assembled from a config. Used by `tokenpak proxy` and the Vitest plugin.
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
+import { inspect } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import type { Cassettes } from '../cassettes/setup.ts';
 import type { Config } from '../config/load.ts';
 import { createMemoryCallLog } from '../logs/memory-store.ts';
 import type { CallLogStore } from '../logs/types.ts';
 import { createPricer } from '../pricing/pricing.ts';
+import { createRedactor } from '../util/redact.ts';
 import { createProviders, type ProviderFactory } from '../providers/registry.ts';
+import { scrubProvider } from '../providers/scrub.ts';
 import type { Provider } from '../providers/types.ts';
 import { createRouter, type Router } from '../router/router.ts';
+import { checkExposure, type AccessOptions } from './access.ts';
 import { createApp, type App } from './app.ts';
 import { toNodeListener } from './node-adapter.ts';
 
@@ -44,8 +48,10 @@ export interface ProxyOptions {
 
 /** A TokenPak proxy listening on a port. */
 export interface TokenPakProxy {
-  /** `http://host:port`, without a trailing slash. */
+  /** `http://host:port`, without a trailing slash: where a client on this machine reaches it (127.0.0.1 for a 0.0.0.0 bind). */
   readonly url: string;
+  /** `http://address:port` of the socket as bound (`http://0.0.0.0:8000` serves every interface). */
+  readonly listenUrl: string;
   readonly host: string;
   readonly port: number;
   readonly config: Config;
@@ -65,13 +71,23 @@ export interface TokenPakProxy {
 /** How long streams cut by a stop get to send their closing error event. */
 const STREAM_END_MS = 250;
 
-/** Assembles the parts of a proxy without listening (for in-process use). */
-export function createProxyParts(options: ProxyOptions) {
+/**
+ * Assembles the parts of a proxy without listening (for in-process use).
+ * `access` (given by {@link startProxy}) turns on client keys and the browser checks.
+ */
+export function createProxyParts(options: ProxyOptions, access?: AccessOptions) {
   const { config } = options;
   const log = options.log ?? createMemoryCallLog({ maxRows: config.logs.max_rows });
-  const providers = createProviders(config, options.cassettes?.providerFactory ?? options.providerFactory);
+  const scrub = { secrets: config.secrets, stripPrompt: !config.logs.capture_bodies };
+  const providers = new Map(
+    [...createProviders(config, options.cassettes?.providerFactory ?? options.providerFactory)].map(([name, provider]) => [
+      name,
+      provider.type === 'mock' ? provider : scrubProvider(provider, scrub),
+    ]),
+  );
   const router = createRouter({ config, providers, pricer: createPricer(config.pricing), log });
-  const onInternalError = options.onInternalError ?? ((error: unknown) => console.error('[tokenpak] internal error:', error));
+  const redactText = createRedactor(config.secrets);
+  const onInternalError = options.onInternalError ?? ((error: unknown) => console.error(`[tokenpak] internal error: ${redactText(inspect(error))}`));
   const onClientGone = options.onClientGone ?? ((line: string) => process.stderr.write(`[tokenpak] ${line}\n`));
   // Aborted when a stop's grace period runs out: streams still open end with an error event in their format.
   const shutdown = new AbortController();
@@ -82,14 +98,16 @@ export function createProxyParts(options: ProxyOptions) {
     onClientGone,
     shutdownSignal: shutdown.signal,
     ...(options.cassettes ? { cassettes: options.cassettes.app } : {}),
+    ...(access ? { access } : {}),
   });
   return { config, log, providers, router, app, onInternalError, shutdown };
 }
 
 /** Starts a proxy and resolves once it is listening. */
 export async function startProxy(options: ProxyOptions): Promise<TokenPakProxy> {
-  const parts = createProxyParts(options);
-  const host = options.host ?? parts.config.server.host;
+  const host = options.host ?? options.config.server.host;
+  checkExposure(options.config, host);
+  const parts = createProxyParts(options, { bindHost: host });
   const middleware = options.fetch;
   const app: App = middleware ? { fetch: (request) => middleware(request, parts.app) } : parts.app;
   const limits = parts.config.server;
@@ -126,15 +144,17 @@ export async function startProxy(options: ProxyOptions): Promise<TokenPakProxy> 
     // Keep-alive sockets would hold close() open: drop each one as soon as its in-flight response is done.
     res.once('finish', () => stopping && server.closeIdleConnections());
   });
-  const port = (server.address() as AddressInfo).port;
+  const { port, address } = server.address() as AddressInfo;
   const urlHost = host.includes(':') ? `[${host}]` : host;
+  const listenUrl = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
   let closing: Promise<void> | undefined;
   return {
     ...parts,
     server,
     host,
     port,
-    url: `http://${urlHost === '0.0.0.0' ? '127.0.0.1' : urlHost}:${port}`,
+    listenUrl,
+    url: `http://${urlHost === '0.0.0.0' ? '127.0.0.1' : urlHost === '[::]' ? '[::1]' : urlHost}:${port}`,
     close(closeOptions = {}) {
       closing ??= (async () => {
         const graceMs = closeOptions.graceMs ?? parts.config.server.shutdown_grace_ms;

@@ -22,6 +22,7 @@ describe('config server section', () => {
       max_connections: 1_000,
       conversations: { max_count: 1_000, max_memory: '64mb' },
       conversation_memory_bytes: 64_000_000,
+      cors_origins: [],
     });
   });
 

@@ -55,7 +55,7 @@ describe('OpenAI chat completions: {error: {message, type, param, code}}', () =>
   test('GET is a 405 naming the allowed method', async () => {
     const response = await fetch(`${server.proxy.url}/v1/chat/completions`);
     expect(response.status).toBe(405);
-    expect(response.headers.get('allow')).toBe('POST');
+    expect(response.headers.get('allow')).toBe('POST, OPTIONS');
     expect(((await response.json()) as { error: { type: string } }).error.type).toBe('invalid_request_error');
   });
 

@@ -14,7 +14,7 @@ import {
   toAnthropicRequest,
   type AnthropicStreamError,
 } from '../../formats/anthropic-messages.ts';
-import { redact } from '../http/redact.ts';
+import { redact } from '../../util/redact.ts';
 import { baseUrlOf, retryOf, timeoutsOf, type HttpProviderOptions } from '../http/settings.ts';
 import { createUpstream } from '../http/upstream.ts';
 import type { CallOptions, Provider } from '../types.ts';

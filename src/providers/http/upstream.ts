@@ -11,7 +11,7 @@ import { classifyStatus, ProviderError, TokenPakError, type TokenPakErrorCode } 
 import { parseSSE, type ParsedSSE } from '../../formats/sse.ts';
 import type { CallOptions } from '../types.ts';
 import { INSTANCE_ID, LOOP_HEADER } from '../../util/loop.ts';
-import { redact } from './redact.ts';
+import { redact } from '../../util/redact.ts';
 import { backoffMs, RETRYABLE_ERROR_CODES, RETRYABLE_STATUSES, retryAfterMs, type RetryPolicy } from './retry.ts';
 
 /** Time limits of upstream calls, in milliseconds. */

@@ -10,7 +10,7 @@ import { ProviderError } from '../../errors.ts';
 import { fromOpenAIResponse, OPENAI_BASE_URL, openaiErrorMessage, OpenAIStreamDecoder, toOpenAIRequest } from '../../formats/openai-chat.ts';
 import { fromOpenAIEmbeddings } from '../../formats/openai-embeddings.ts';
 import { toResponsesInputTokensRequest } from '../../formats/openai-responses.ts';
-import { redact } from '../http/redact.ts';
+import { redact } from '../../util/redact.ts';
 import { baseUrlOf, retryOf, timeoutsOf, type HttpProviderOptions } from '../http/settings.ts';
 import { createUpstream } from '../http/upstream.ts';
 import type { CallOptions, Provider } from '../types.ts';
