@@ -380,7 +380,7 @@ export const authSchema = z.strictObject({
    * Accepted client keys. A request without one of them gets 401 (403 for a
    * model its key may not use). `/healthz` needs no key.
    */
-  keys: z.array(clientKeySchema).min(1, { error: 'needs at least one key, for example keys: [${TOKENPAK_API_KEY}]' }),
+  keys: z.array(clientKeySchema).min(1, { error: 'needs at least one key, for example keys: ["${TOKENPAK_API_KEY}"]' }),
 });
 
 /** A browser origin: scheme, host and port, nothing else (`https://app.example.com`, `http://localhost:5173`). */

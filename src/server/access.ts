@@ -50,7 +50,7 @@ export function checkExposure(config: Config, host: string): void {
   throw new TokenPakError(
     'config_invalid',
     `Refusing to listen on ${host}: the config enables real providers (${real.join(', ')}) and server.auth has no keys, so anyone who can reach this port could spend their API keys. ` +
-      'Add client keys (server: {auth: {keys: [${TOKENPAK_API_KEY}]}}) and give clients one as their API key, or listen on 127.0.0.1.',
+      'Add client keys (server.auth.keys, for example keys: ["${TOKENPAK_API_KEY}"]) and give clients one as their API key, or listen on 127.0.0.1.',
   );
 }
 
