@@ -4,6 +4,7 @@ import { TokenPakError } from '../errors.ts';
 import { createCallLogStore, describeStore } from '../logs/create-store.ts';
 import { cassettesEnabled } from '../cassettes/enabled.ts';
 import type { CassetteUsage } from '../cassettes/setup.ts';
+import { checkExposure } from '../server/access.ts';
 import { startProxy } from '../server/proxy.ts';
 import { configPath, parseDeployEnv, parseFlags, parsePort, UsageError } from './shared.ts';
 import { commandHelp } from './help.ts';
@@ -42,6 +43,8 @@ export async function proxyCommand(args: string[]): Promise<number> {
   // The warnings `tokenpak validate-config` prints, so that a proxy started without it shows them too.
   for (const warning of warnings) process.stderr.write(`⚠ ${warning.path}: ${warning.message}\n`);
 
+  // Before the call log is opened: a refused start leaves nothing behind.
+  checkExposure(config, values.host ?? config.server.host);
   // The proxy logs to SQLite unless the config says otherwise (the Vitest plugin defaults to memory).
   const log = await createCallLogStore(config.logs, { defaultStore: 'sqlite' });
   // Loaded only when used: recording needs undici's Agent and the YAML writer.

@@ -11,7 +11,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import { ConfigError, TokenPakError } from '../../src/errors.ts';
 import { startProxy, type TokenPakProxy } from '../../src/server/proxy.ts';
 import { runCli, startProxy as startCli, tempDir, useCliCleanup } from '../cli-logs/helpers.ts';
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 useCliCleanup();
@@ -175,10 +175,13 @@ describe('binding beyond loopback', () => {
     proxy.child.kill('SIGTERM');
     expect(await proxy.exited).toBe(0);
 
-    const refused = await runCli(['proxy', '--config', 'real.yaml', '--port', '0', '--host', '0.0.0.0'], { cwd, env: { OPENAI_API_KEY: 'sk-proj-cliBindTest0000000000' } });
+    mkdirSync(join(cwd, 'refused'));
+    const refused = await runCli(['proxy', '--config', '../real.yaml', '--port', '0', '--host', '0.0.0.0'], { cwd: join(cwd, 'refused'), env: { OPENAI_API_KEY: 'sk-proj-cliBindTest0000000000' } });
     expect(refused.code).toBe(1);
     expect(refused.stdout).toBe('');
     expect(refused.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^\[tokenpak\] Refusing to listen on 0\.0\.0\.0: .* or listen on 127\.0\.0\.1\.$/)]);
     expect(refused.stderr).not.toContain('sk-proj-cliBindTest');
+    // Refused before the call log was opened: nothing left behind.
+    expect(existsSync(join(cwd, 'refused', '.tokenpak'))).toBe(false);
   });
 });
