@@ -84,19 +84,19 @@ export const openai = process.env.BENCH_MODE === 'stub'
 `;
 
 const CONFIGS = {
-  'stub.config.ts': "import { defineConfig } from 'vitest/config';\nexport default defineConfig({ test: { include: ['test/*.test.ts'] } });\n",
+  'stub.config.ts': "import { defineConfig } from 'vitest/config';\nexport default defineConfig({ test: { include: ['test/*.test.ts'], testTimeout: 60_000 } });\n",
   'tokenpak.config.ts':
-    "import { defineConfig } from 'vitest/config';\nimport { tokenpak } from 'tokenpak/vitest';\nexport default defineConfig({ plugins: [tokenpak()], test: { include: ['test/*.test.ts'] } });\n",
+    "import { defineConfig } from 'vitest/config';\nimport { tokenpak } from 'tokenpak/vitest';\nexport default defineConfig({ plugins: [tokenpak()], test: { include: ['test/*.test.ts'], testTimeout: 60_000 } });\n",
   'msw.config.ts':
-    "import { defineConfig } from 'vitest/config';\nimport { tokenpak } from 'tokenpak/vitest';\nexport default defineConfig({ plugins: [tokenpak({ interceptHosts: true })], test: { include: ['test/*.test.ts'] } });\n",
+    "import { defineConfig } from 'vitest/config';\nimport { tokenpak } from 'tokenpak/vitest';\nexport default defineConfig({ plugins: [tokenpak({ interceptHosts: true })], test: { include: ['test/*.test.ts'], testTimeout: 60_000 } });\n",
 };
 
 const POOLS = ['forks', 'threads'] as const;
 type Pool = (typeof POOLS)[number];
 
 async function perFile(context: BenchContext) {
-  const files = context.quick ? 4 : 16;
-  const runs = context.quick ? 1 : 5;
+  const files = context.quick ? 4 : 12;
+  const runs = context.quick ? 1 : 3;
   const tests: Record<string, string> = { 'test/client.ts': CLIENT, 'tokenpak.config.yaml': CONFIG, ...CONFIGS };
   for (let i = 0; i < files; i++) {
     tests[`test/f${i}.test.ts`] = `import { expect, test } from 'vitest';
@@ -140,7 +140,7 @@ test('one call', async () => {
 async function suite(context: BenchContext) {
   const files = 4;
   const testsPerFile = context.quick ? 10 : 50;
-  const runs = context.quick ? 1 : 5;
+  const runs = context.quick ? 1 : 3;
   const tests: Record<string, string> = { 'test/client.ts': CLIENT, 'tokenpak.config.yaml': CONFIG, ...CONFIGS };
   for (let f = 0; f < files; f++) {
     tests[`test/s${f}.test.ts`] = `import { expect, test } from 'vitest';

@@ -44,7 +44,7 @@ function hook(): Hook {
   return state;
 }
 
-/** Node's fetch as it was before TokenPak (or msw) wrapped it. */
+/** Node's fetch as it was before TokenPak (or msw) wrapped it: call it once before msw starts. */
 export function nativeFetch(): typeof fetch {
   return hook().native;
 }

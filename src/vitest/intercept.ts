@@ -7,6 +7,7 @@
  * Every other request passes through untouched.
  */
 import { TokenPakError } from '../errors.ts';
+import { REQUEST_HEADER } from './protocol.ts';
 
 /** Starts intercepting; resolves with a function that stops. */
 export async function startInterception(handle: (request: Request) => Promise<Response> | undefined): Promise<() => void> {
@@ -23,7 +24,8 @@ export async function startInterception(handle: (request: Request) => Promise<Re
     );
   }
   // msw runs the handler in the calling test's async context, so the call is attributed to that test.
-  const server = mswNode.setupServer(msw.http.all(/^https?:\/\//, ({ request }) => handle(request)));
+  // msw also sees the requests TokenPak itself sends (tagged, through Node's fetch): those pass through.
+  const server = mswNode.setupServer(msw.http.all(/^https?:\/\//, ({ request }) => (request.headers.has(REQUEST_HEADER) ? undefined : handle(request))));
   // msw 3 calls it onUnhandledFrame, msw 2 onUnhandledRequest: requests we do not answer go to the network untouched.
   server.listen({ onUnhandledFrame: 'bypass', onUnhandledRequest: 'bypass' } as Parameters<typeof server.listen>[0]);
   return () => server.close();

@@ -378,6 +378,8 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
   (globalThis as Record<symbol, Session>)[SESSION] = session;
 
   if (options.interceptHosts === true) {
+    // Found before msw wraps fetch: TokenPak's own requests must not go through msw (its handler would see them again).
+    nativeFetch();
     try {
       const { startInterception } = await import('./intercept.ts');
       stopInterception = await startInterception(handle);

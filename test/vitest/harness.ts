@@ -39,6 +39,8 @@ export interface ReportedTest {
   fullName: string;
   status: 'passed' | 'failed' | 'skipped' | 'pending' | 'todo';
   failureMessages: string[];
+  /** The test's task meta (TokenPak puts a failed test's transcript in `meta.tokenpak`). */
+  meta?: Record<string, unknown>;
 }
 
 export interface VitestRun {

@@ -59,8 +59,11 @@ describe('a mock-only project (SDK clients configured by the environment)', () =
     expect(failure.split('TokenPak transcript').length).toBe(2);
   });
 
-  it('any failing test shows its transcript', () => {
+  it('any failing test shows its transcript, also in the JSON report\'s meta', () => {
     const failure = failureOf(result, 'EXPECTED FAIL: a failing test shows the transcript');
+    const meta = result.byTitle('EXPECTED FAIL: a failing test shows the transcript').meta as { tokenpak?: { transcript: string } };
+    expect(meta.tokenpak?.transcript).toMatch(/^TokenPak transcript of test "EXPECTED FAIL: a failing test shows the transcript": 1 call[^]*answer: "Mock response: Debugged your code successfully"/);
+    expect(result.byTitle('answers the OpenAI SDK from a pattern, and the matchers see the call').meta ?? {}).not.toHaveProperty('tokenpak');
     expect(failure).toContain("expected 'Mock response: Debugged your code suc…' to be 'something else'");
     expect(failure).toContain('TokenPak transcript of test "EXPECTED FAIL: a failing test shows the transcript": 1 call');
     expect(failure).toContain('answer: "Mock response: Debugged your code successfully"');
@@ -85,6 +88,14 @@ describe('a project without msw interception', () => {
     expect(failure).toContain('(no call reached this TokenPak)');
     expect(failure).toContain("1 call(s) reached the file's shared TokenPak URL");
     expect(failure).toContain('pass tokenpak.openaiBaseURL / tokenpak.anthropicBaseURL / tokenpak.url to the code under test');
+  }, 120_000);
+});
+
+describe('with msw (interceptHosts: true)', () => {
+  it('tags http.request clients with their test and answers hard-coded hosts through node:https', async () => {
+    const result = await run('msw');
+    expectOnlyExpectedFailures(result);
+    expect(result.tests.filter((t) => t.status === 'passed')).toHaveLength(4);
   }, 120_000);
 });
 
@@ -120,9 +131,39 @@ describe('the tokenpak() Vite plugin', () => {
 });
 
 describe('without test isolation', () => {
-  it('each test file still gets its own TokenPak and scopes', async () => {
+  it('each test file still gets its own scopes (forks)', async () => {
     const result = await run('features', ['--no-isolate', 'sdk.spec.ts', 'file-level.spec.ts']);
     expectOnlyExpectedFailures(result);
     expect(result.tests.length).toBeGreaterThanOrEqual(15);
   }, 120_000);
+
+  it('and with worker threads, concurrent tests included', async () => {
+    const result = await run('features', ['--no-isolate', '--pool=threads', 'sdk.spec.ts', 'file-level.spec.ts', 'concurrent.spec.ts']);
+    expectOnlyExpectedFailures(result);
+    expect(result.tests.length).toBeGreaterThanOrEqual(21);
+  }, 120_000);
+});
+
+describe('the test file\'s part', () => {
+  it('imports none of zod, yaml, undici or msw, nor TokenPak\'s server', async () => {
+    // Static imports are resolved before a module runs: the graph is complete even though setup.js needs a Vitest worker to run.
+    const script = `
+      import { registerHooks } from 'node:module';
+      const seen = new Set();
+      registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); seen.add(r.url); return r; } });
+      for (const entry of ['tokenpak/vitest', 'tokenpak/vitest/setup']) { try { await import(entry); } catch {} }
+      console.log(JSON.stringify([...seen]));
+    `;
+    const project = linkedProject(join(FIXTURES, 'no-msw'));
+    projects.push(project);
+    const { execFileSync } = await import('node:child_process');
+    const urls = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: project.dir, encoding: 'utf8' }).trim().split('\n').at(-1)!) as string[];
+    expect(urls.some((url) => url.includes('/dist/vitest/setup.js'))).toBe(true);
+    expect(urls.filter((url) => /\/node_modules\/(zod|yaml|undici|msw|@mswjs)\//.test(url))).toEqual([]);
+    // The run server (router, formats, config reader) is a chunk of its own, loaded by the global setup.
+    const { readFileSync } = await import('node:fs');
+    const loaded = urls.filter((url) => url.includes('/dist/')).map((url) => readFileSync(new URL(url), 'utf8')).join('\n');
+    expect(loaded).not.toContain('function startRunServer');
+    expect(loaded).toContain('function setupTokenPak');
+  }, 60_000);
 });
