@@ -1,7 +1,7 @@
 /**
  * The `openai` package's helpers against a config that keeps canned `default:`
  * answers and a plain `tool_call` pattern: structured output parsed with zod,
- * the runTools() loop, and Responses structured output parsed with zod.
+ * the runTools() loop, and Responses conversations held by the server.
  */
 import OpenAI from 'openai';
 import { zodFunction, zodResponseFormat, zodTextFormat } from 'openai/helpers/zod';
@@ -67,5 +67,33 @@ describe('responses', () => {
     });
     expect(response.output_parsed).not.toBeNull();
     expect(City.parse(response.output_parsed)).toEqual(response.output_parsed);
+  });
+
+  test('create with previous_response_id continues the conversation the server kept', async () => {
+    const first = await openai.responses.create({ model: 'gpt-4', input: 'My name is Ada.', instructions: 'Be brief.' });
+    expect(first.output_text).toBe(GPT4_DEFAULT);
+    const second = await openai.responses.create({ model: 'gpt-4', input: 'What is my name?', previous_response_id: first.id });
+    expect(second.output_text).toBe(GPT4_DEFAULT);
+    expect(second.previous_response_id).toBe(first.id);
+    // The model saw the whole conversation: the first turn, its answer, the new question.
+    const seen = server.mock.calls[1]!.request.messages;
+    expect(seen.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
+    expect(JSON.stringify(seen[0])).toContain('My name is Ada.');
+    expect(JSON.stringify(seen[1])).toContain(GPT4_DEFAULT);
+  });
+
+  test('a function-call loop over previous_response_id ends with the canned answer', async () => {
+    const tool = { type: 'function' as const, name: 'get_weather', parameters: z.toJSONSchema(Weather), strict: true };
+    const first = await openai.responses.create({ model: 'gpt-4', input: 'What is the weather in Paris?', tools: [tool] });
+    const call = first.output.find((item) => item.type === 'function_call');
+    if (call?.type !== 'function_call') throw new Error(`expected a function_call item, got ${JSON.stringify(first.output)}`);
+    expect(JSON.parse(call.arguments)).toEqual(WEATHER_ARGS);
+    const second = await openai.responses.create({
+      model: 'gpt-4',
+      previous_response_id: first.id,
+      input: [{ type: 'function_call_output', call_id: call.call_id, output: '18 degrees, sunny' }],
+      tools: [tool],
+    });
+    expect(second.output_text).toBe(GPT4_DEFAULT);
   });
 });
