@@ -54,6 +54,23 @@ export interface Router {
    * it is not logged as a call.
    */
   countTokens(request: ChatRequest, context: RouteContext): Promise<RoutedCount>;
+  /**
+   * Logs a request refused before any provider was tried (a body that is not
+   * JSON or not a valid request, an unknown model) as a failed call with no
+   * attempts, so that the call log and test transcripts show it.
+   */
+  refused(context: RefusedContext, error: TokenPakError): CallRecord;
+}
+
+/** What is known of a request refused before routing. */
+export interface RefusedContext extends RouteContext {
+  requestId: string;
+  /** The model asked for, or '' when the body named none. */
+  model: string;
+  stream: boolean;
+  /** When the request arrived: epoch ms, and `performance.now()` for its latency. */
+  startedAt: number;
+  started: number;
 }
 
 
@@ -148,6 +165,30 @@ export function createRouter(options: RouterOptions): Router {
 
   const router: Router = {
     routes,
+
+    refused(context, error) {
+      const call: CallRecord = {
+        id: context.requestId,
+        startedAt: context.startedAt,
+        clientFormat: context.clientFormat,
+        model: context.model,
+        provider: null,
+        upstreamModel: null,
+        outcome: 'error',
+        status: error.status,
+        errorCode: error.code,
+        errorMessage: error.detail,
+        latencyMs: elapsed(context.started),
+        inputTokens: 0,
+        outputTokens: 0,
+        costCents: 0,
+        stream: context.stream,
+        attempts: [],
+      };
+      if (captureBodies && context.rawBody !== undefined) call.requestBody = context.rawBody;
+      log.append(call);
+      return call;
+    },
     resolve,
 
     async complete(request, context) {

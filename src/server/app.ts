@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/load.ts';
-import { ProviderError, RequestError, TokenPakError, toTokenPakError } from '../errors.ts';
+import { ProviderError, RequestError, RoutingError, TokenPakError, toTokenPakError } from '../errors.ts';
 import type { ChatResponse, StreamEvent } from '../canonical/types.ts';
 import { StreamAccumulator } from '../canonical/types.ts';
 import { anthropicMessagesFormat } from '../formats/anthropic-messages.ts';
@@ -17,6 +17,7 @@ import { tokenpakFormat } from '../formats/tokenpak.ts';
 import type { WireFormat } from '../formats/types.ts';
 import { isOwnRequest } from '../util/loop.ts';
 import type { RoutedResponse, RouteOutcome } from '../canonical/outcome.ts';
+import type { CallFormat } from '../logs/types.ts';
 import type { Router } from '../router/router.ts';
 import type { AppCassettes } from '../cassettes/types.ts';
 import { createConversationStore } from './conversation-store.ts';
@@ -45,6 +46,13 @@ export interface AppOptions {
    * request (in-process use, where no browser or stranger can reach it).
    */
   access?: AccessOptions;
+  /**
+   * Receives each call's request body as the client sent it (the parsed JSON,
+   * or the text when it is not JSON), keyed by request id, before the call is
+   * logged. The Vitest plugin keeps it as `call.clientRequest`; the proxy
+   * keeps nothing (call log bodies follow `logs.capture_bodies`).
+   */
+  onClientRequest?: (requestId: string, body: unknown) => void;
 }
 
 /** A fetch-style app. */
@@ -85,9 +93,56 @@ export function createApp(options: AppOptions): App {
   // Configured secrets never reach a client, even inside an error TokenPak did not expect to carry one.
   const redactText = config.secrets.length > 0 ? createRedactor(config.secrets) : (text: string) => text;
 
-  const chat: Handler = async (request, { requestId, format, allowedModels }) => {
+  /**
+   * A handler for an endpoint that makes calls. A request refused before the
+   * router has logged it (a body that is no JSON or no valid request, an
+   * unknown model, …) is logged here as a failed call, so that it shows in
+   * the call log and in tests' calls and transcripts too.
+   */
+  const callHandler = (
+    clientFormat: (format: WireFormat) => CallFormat,
+    handle: (request: Request, context: HandlerContext, readBody: () => Promise<unknown>, routed: () => void) => Promise<Response>,
+  ): Handler => async (request, context) => {
+    const startedAt = Date.now();
+    const started = performance.now();
+    let body: unknown;
+    let logged = false;
+    const keep = (value: unknown) => {
+      body = value;
+      options.onClientRequest?.(context.requestId, value);
+    };
+    const readBody = async () => {
+      const text = await readText(request, limit);
+      keep(text);
+      const raw = parseJson(text, maxDepth);
+      keep(raw);
+      return raw;
+    };
+    try {
+      return await handle(request, context, readBody, () => (logged = true));
+    } catch (thrown) {
+      if (!logged && !(thrown instanceof RoutingError) && !(thrown instanceof ClientGone)) {
+        const fields = body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : {};
+        router.refused(
+          {
+            requestId: context.requestId,
+            clientFormat: clientFormat(context.format),
+            model: typeof fields.model === 'string' ? fields.model : '',
+            stream: fields.stream === true,
+            startedAt,
+            started,
+            ...(config.logs.capture_bodies && body !== undefined ? { rawBody: body } : {}),
+          },
+          toTokenPakError(thrown),
+        );
+      }
+      throw thrown;
+    }
+  };
+
+  const chat = callHandler((format) => format.name, async (request, { requestId, format, allowedModels }, readBody, routed) => {
     refuseOwnRequest(request);
-    const raw = await readJson(request, limit, maxDepth);
+    const raw = await readBody();
     const parsed = format.parseRequest(raw, request.headers);
     checkModelAllowed(parsed.request.model, allowedModels);
     const ask = parsed.conversation;
@@ -117,6 +172,7 @@ export function createApp(options: AppOptions): App {
           keep(undefined);
           throw error;
         });
+        routed();
         const kept = ask ? keepOnFinish(stream.events, keep) : stream.events;
         const wire = cassettes?.takeWire(requestId);
         if (wire?.events && wire.format === format.name && wire.provider === stream.provider && wantsRecordedBytes(format.name, raw, true)) {
@@ -137,6 +193,7 @@ export function createApp(options: AppOptions): App {
         keep(undefined);
         throw error;
       }
+      routed();
       keep(result.response);
       const headers = {
         ...formatHeaders,
@@ -147,11 +204,11 @@ export function createApp(options: AppOptions): App {
       if (wire?.body !== undefined && wire.format === format.name && wire.provider === result.provider) return jsonResponse(200, wire.body, headers);
       return json(200, format.renderResponse(result, renderContext), headers);
     }
-  };
+  });
 
-  const embeddings: Handler = async (request, { requestId, allowedModels }) => {
+  const embeddings = callHandler(() => 'openai-embeddings', async (request, { requestId, allowedModels }, readBody, routed) => {
     refuseOwnRequest(request);
-    const raw = await readJson(request, limit, maxDepth);
+    const raw = await readBody();
     const { request: parsed, encoding } = parseEmbeddingRequest(raw);
     checkModelAllowed(parsed.model, allowedModels);
     const result = await router.embed(parsed, {
@@ -160,11 +217,12 @@ export function createApp(options: AppOptions): App {
       signal: request.signal,
       ...(config.logs.capture_bodies ? { rawBody: raw } : {}),
     });
+    routed();
     return json(200, renderEmbeddings(result, encoding), {
       ...outcomeHeaders(requestId, result),
       'x-tokenpak-cost-cents': result.costCents === null ? 'unknown' : String(result.costCents),
     });
-  };
+  });
 
   const countTokens: Handler = async (request, { requestId, format, allowedModels }) => {
     refuseOwnRequest(request);
@@ -407,11 +465,11 @@ async function* encodeText(chunks: AsyncIterable<string>, onInternalError?: (err
 }
 
 /**
- * Reads the body as JSON whatever its Content-Type (the recipe's curl loop
+ * Reads the body as text whatever its Content-Type (the recipe's curl loop
  * sends none, so curl labels it form data), enforcing the size limit while
  * reading rather than after.
  */
-async function readJson(request: Request, limit: number, maxDepth: number): Promise<unknown> {
+async function readText(request: Request, limit: number): Promise<string> {
   const declared = Number(request.headers.get('content-length') ?? NaN);
   if (declared > limit) throw tooLarge(limit);
   if (!request.body) throw new RequestError('The request has no body. Send a JSON object.');
@@ -435,7 +493,11 @@ async function readJson(request: Request, limit: number, maxDepth: number): Prom
     }
     chunks.push(value);
   }
-  const text = Buffer.concat(chunks, size).toString('utf8');
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+/** The body's JSON, within the nesting limit. */
+function parseJson(text: string, maxDepth: number): unknown {
   if (text.trim() === '') throw new RequestError('The request body is empty. Send a JSON object.');
   if (nestsDeeperThan(text, maxDepth)) {
     throw new RequestError(`The request body nests arrays and objects more than ${maxDepth} levels deep. Send a flatter body, or raise server.max_json_depth in the config.`);

@@ -33,6 +33,8 @@ export interface ProxyOptions {
   onInternalError?: (error: unknown) => void;
   /** Receives one line per client that left before its request was read; default: printed to stderr. */
   onClientGone?: (line: string) => void;
+  /** Receives each call's request body as the client sent it (see `AppOptions.onClientRequest`); default: not kept. */
+  onClientRequest?: (requestId: string, body: unknown) => void;
   /**
    * Handles every request in place of the app, given the app to delegate to.
    * The Vitest plugin uses it to route per-test paths to per-test apps on one port.
@@ -99,6 +101,7 @@ export function createProxyParts(options: ProxyOptions, access?: AccessOptions) 
     shutdownSignal: shutdown.signal,
     ...(options.cassettes ? { cassettes: options.cassettes.app } : {}),
     ...(access ? { access } : {}),
+    ...(options.onClientRequest ? { onClientRequest: options.onClientRequest } : {}),
   });
   return { config, log, providers, router, app, onInternalError, shutdown };
 }

@@ -37,8 +37,14 @@ export interface TokenPakCall extends Omit<CallRecord, 'attempts'> {
   attempts: TokenPakAttempt[];
   /** The last user message, which mock patterns are matched against ('' if no provider was reached). */
   prompt: string;
-  /** The request as the first provider received it (undefined if no provider was reached). */
+  /** The request as the first provider received it, in TokenPak's own form (undefined if no provider was reached). */
   request: ChatRequest | undefined;
+  /**
+   * The request body as the app sent it, before TokenPak read it: the parsed
+   * JSON (`{ model, max_tokens, messages, … }` in the client's wire format),
+   * or the text when it was not JSON; undefined when no body was read.
+   */
+  clientRequest: unknown;
   /** The answer's text, when the call succeeded. */
   text: string | undefined;
   /** Tool calls in the answer, when the call succeeded. */
@@ -118,10 +124,14 @@ export function createScope(init: ScopeInit): Scope {
   const calls: TokenPakCall[] = [];
   const waiters = new Set<() => void>();
   const log = createMemoryCallLog();
+  // Bodies as the app sent them, by request id, until their call is logged.
+  const clientRequests = new Map<string, unknown>();
+  const onClientRequest = (requestId: string, body: unknown) => clientRequests.set(requestId, body);
   log.subscribe((record) => {
-    const call = enrich(record, details.get(record.id) ?? []);
+    const call = enrich(record, details.get(record.id) ?? [], clientRequests.get(record.id));
     calls.push(call);
     details.delete(record.id);
+    clientRequests.delete(record.id);
     for (const wake of waiters) wake();
     init.onCall?.(call);
   });
@@ -151,7 +161,7 @@ export function createScope(init: ScopeInit): Scope {
   const build = async (): Promise<App> => {
     const base = simulated.size > 0 ? await simulator.url() : '';
     const config = simulated.size > 0 ? prepareConfig(init.config, init.options, simulated, (name) => upstreams.get(name)!.baseURL(base)) : checked;
-    const proxyOptions: ProxyOptions = { config, log, providerFactory: factory, onInternalError: init.onInternalError };
+    const proxyOptions: ProxyOptions = { config, log, providerFactory: factory, onInternalError: init.onInternalError, onClientRequest };
     const parts = await (init.makeParts ?? createProxyParts)(proxyOptions);
     return parts.app;
   };
@@ -160,7 +170,7 @@ export function createScope(init: ScopeInit): Scope {
   let app: App | undefined;
   let ready: Promise<App> | undefined;
   if (simulated.size === 0 && !init.makeParts) {
-    app = createProxyParts({ config: checked, log, providerFactory: factory, onInternalError: init.onInternalError }).app;
+    app = createProxyParts({ config: checked, log, providerFactory: factory, onInternalError: init.onInternalError, onClientRequest }).app;
   } else {
     ready = build().then((built) => (app = built));
     // Errors surface on the first request (or ready()); an unobserved one must not crash the run.
@@ -290,7 +300,7 @@ function mockCallOf(detail: AttemptDetail | undefined): { call: MockCall; simula
   return undefined;
 }
 
-function enrich(record: CallRecord, details: AttemptDetail[]): TokenPakCall {
+function enrich(record: CallRecord, details: AttemptDetail[], clientRequest: unknown): TokenPakCall {
   const byProvider = new Map<string, AttemptDetail[]>();
   for (const detail of details) {
     const list = byProvider.get(detail.provider);
@@ -321,6 +331,7 @@ function enrich(record: CallRecord, details: AttemptDetail[]): TokenPakCall {
     attempts,
     prompt: first ? lastUserText(first) : '',
     request: first,
+    clientRequest,
     text: record.outcome === 'ok' && response ? textOf(response.content) : undefined,
     toolCalls:
       record.outcome === 'ok' && response

@@ -14,6 +14,13 @@ function clip(text: string, max = 100): string {
   return JSON.stringify(flat.length > max ? `${flat.slice(0, max - 1)}…` : flat);
 }
 
+/** What the app sent, on one line: JSON as JSON, a body that was not JSON as a quoted string. */
+function sent(body: unknown, max = 160): string {
+  if (typeof body === 'string') return clip(body, max);
+  const text = JSON.stringify(body) ?? String(body);
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
 function failureName(failure: MockFailure): string {
   if (typeof failure === 'object') return `HTTP ${failure.status}`;
   return typeof failure === 'number' ? `HTTP ${failure}` : failure;
@@ -42,8 +49,10 @@ export function describeCall(call: TokenPakCall, index: number): string {
   const head =
     call.outcome === 'ok'
       ? `  #${index + 1} ${call.model} → ${call.provider} ✓ 200${fellBack}`
-      : `  #${index + 1} ${call.model} ✗ ${call.status} ${call.errorCode ?? 'error'}${call.errorMessage ? `: ${call.errorMessage}` : ''}`;
+      : `  #${index + 1} ${call.model || '(no model)'} ✗ ${call.status} ${call.errorCode ?? 'error'}${call.errorMessage ? `: ${call.errorMessage}` : ''}`;
   const lines = [`${head}  [${call.clientFormat}${call.stream ? ', stream' : ''}, ${Math.round(call.latencyMs)} ms]`];
+  if (call.clientRequest !== undefined) lines.push(`     sent: ${sent(call.clientRequest)}`);
+  else if (call.attempts.length === 0) lines.push('     sent: (no body was read)');
   if (call.request) lines.push(`     prompt: ${clip(call.prompt)}`);
   if (call.text !== undefined) lines.push(`     answer: ${clip(call.text)}`);
   for (const tool of call.toolCalls) lines.push(`     tool call: ${tool.name}(${clip(tool.arguments, 80)})`);

@@ -107,7 +107,8 @@ describe('router: complete()', () => {
     const error = await rejection(router.complete(ask('gpt-4'), context));
     expect(error.status).toBe(429);
     expect(error.code).toBe('rate_limited');
-    expect(error.retryAfterSeconds).toBe(1);
+    // The last attempt's retry hint (the mock's default: retry at once) reaches the client.
+    expect({ ms: error.retryAfterMs, seconds: error.retryAfterSeconds }).toEqual({ ms: 1, seconds: 0 });
     expect(error.attempts.map((a) => a.provider)).toEqual(['primary', 'second', 'third']);
     expect(error.detail).toContain('(all 3 attempts for "gpt-4" failed: primary → 503 provider_error; second → 503 provider_error; third → 429 rate_limited)');
   });
