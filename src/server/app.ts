@@ -496,6 +496,11 @@ async function readText(request: Request, limit: number): Promise<string> {
   return Buffer.concat(chunks, size).toString('utf8');
 }
 
+/** Reads and parses the body (for endpoints whose requests are not logged as calls). */
+async function readJson(request: Request, limit: number, maxDepth: number): Promise<unknown> {
+  return parseJson(await readText(request, limit), maxDepth);
+}
+
 /** The body's JSON, within the nesting limit. */
 function parseJson(text: string, maxDepth: number): unknown {
   if (text.trim() === '') throw new RequestError('The request body is empty. Send a JSON object.');

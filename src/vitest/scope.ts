@@ -44,7 +44,7 @@ export interface TokenPakCall extends Omit<CallRecord, 'attempts'> {
    * JSON (`{ model, max_tokens, messages, … }` in the client's wire format),
    * or the text when it was not JSON; undefined when no body was read.
    */
-  clientRequest: unknown;
+  clientRequest?: unknown;
   /** The answer's text, when the call succeeded. */
   text: string | undefined;
   /** Tool calls in the answer, when the call succeeded. */
