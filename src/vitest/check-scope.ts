@@ -7,7 +7,7 @@
  * synchronously, only when a test file uses either.
  */
 import type { MockProviderSettings, ProviderSettings } from '../config/schema.ts';
-import { checkFailNext, checkSetDefault, checkSetPatterns, checkSettingChanges, unservedModelWarning } from '../providers/mock/control-checks.ts';
+import { checkFailNext, checkSetDefault, checkSetPatterns, checkSettingChanges, RUNTIME_SETTING_KEYS, unservedModelWarning } from '../providers/mock/control-checks.ts';
 import type { ScopeOptions } from './options-check.ts';
 import { createConfigLoader, prepareConfig, simulatedProviders } from './options.ts';
 import type { ScopeInfo } from './protocol.ts';
@@ -29,8 +29,8 @@ export function checkScope(root: string, options: ScopeOptions, configFromEnv: s
 
 /** What a mock's `settings` shows (its run-time settings). */
 function runtimeSettings(settings: ProviderSettings): Record<string, unknown> {
-  const { latency_ms, chunk_delay_ms, failure_rate, failure, seed, disconnect_after_chunks, timeout_ms } = settings as MockProviderSettings;
-  return { latency_ms, chunk_delay_ms, failure_rate, failure, seed, disconnect_after_chunks, timeout_ms };
+  // The same list the mock and configure() use, so a setting added there shows here too.
+  return Object.fromEntries(RUNTIME_SETTING_KEYS.map((key) => [key, (settings as MockProviderSettings)[key]]));
 }
 
 /** The upstream model names the config's routes send to a provider. */
