@@ -111,3 +111,28 @@ export async function listCassetteFiles(dir: string): Promise<string[]> {
     .map((entry) => relative(dir, join(dir, entry)).split(sep).join('/'))
     .sort();
 }
+
+/** The file, beside the cassettes, that remembers when each scenario last answered a request. */
+export const USAGE_FILE = '.tokenpak-usage.json';
+
+/** When each scenario under `dir` last answered a request (ISO 8601), as far as replays have said. */
+export function readUsage(dir: string): Record<string, string> {
+  try {
+    const parsed = JSON.parse(readFileSync(join(dir, USAGE_FILE), 'utf8')) as unknown;
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Notes that these scenarios answered requests now. */
+export async function markUsed(dir: string, names: readonly string[]): Promise<void> {
+  if (names.length === 0) return;
+  const usage = readUsage(dir);
+  const now = new Date().toISOString();
+  for (const name of names) usage[name] = now;
+  await mkdir(dir, { recursive: true });
+  const temporary = join(dir, `${USAGE_FILE}.${process.pid}.tmp`);
+  await writeFile(temporary, `${JSON.stringify(usage, null, 2)}\n`);
+  await rename(temporary, join(dir, USAGE_FILE));
+}

@@ -9,6 +9,7 @@ import { createAnthropicProvider } from '../providers/anthropic/anthropic-provid
 import { createOpenAIProvider } from '../providers/openai/openai-provider.ts';
 import { createProvider, type ProviderFactory } from '../providers/registry.ts';
 import { createCassetteSet, type CassetteSet } from './cassette-set.ts';
+import { markUsed } from './file.ts';
 import { createCassetteDispatcher } from './dispatcher.ts';
 import { compileRedaction, createRedactor } from './redact.ts';
 import { cassettesEnabled, type CassetteOverrides } from './enabled.ts';
@@ -101,7 +102,12 @@ export function createCassettes(
       const usage: CassetteUsage[] = [];
       for (const set of all()) {
         await set.flush();
-        for (const [name, use] of await set.usage()) usage.push({ dir: set.dir, name, used: use.used.length, total: use.total });
+        const used: string[] = [];
+        for (const [name, use] of await set.usage()) {
+          usage.push({ dir: set.dir, name, used: use.used.length, total: use.total });
+          if (use.used.length > 0) used.push(name);
+        }
+        await markUsed(set.dir, used);
       }
       return usage;
     },

@@ -10,6 +10,7 @@ Commands:
   validate-config   check a config file
   logs              list logged calls
   stats             sum up the call log
+  cassettes         list, verify (drift) and prune recorded provider traffic
 
 Run "tokenpak help <command>" (or "tokenpak <command> --help") for a command's options and examples.`;
 
@@ -85,6 +86,24 @@ they count calls: "fallbacks" are calls that needed more than one attempt.
 Examples:
   tokenpak stats
   tokenpak stats --since 24h --json`,
+
+  cassettes: `Usage: tokenpak cassettes <ls|verify|prune> [DIR] [options]
+
+Recorded provider traffic (see "tokenpak proxy --record DIR").
+  ls [DIR]                 list the scenarios: exchanges, endpoints, when recorded and last used
+  verify [DIR] --config F  send every recorded request to the live API again and report
+                           where the answer's shape changed (fields, types, stream event
+                           types, tool-call structure), not its wording; exit 1 on drift
+  prune [DIR]              delete scenarios no replay has used for --unused-for (default 30d)
+    --unused-for DURATION  e.g. 7d, 12h
+    --dry-run              say what would be deleted, delete nothing
+DIR defaults to the config's cassettes.dir (--config FILE, $TOKENPAK_CONFIG or
+./tokenpak.config.yaml), else ./cassettes.
+
+Examples:
+  tokenpak cassettes ls test/cassettes
+  OPENAI_API_KEY=sk-... tokenpak cassettes verify test/cassettes --config tokenpak.config.yaml
+  tokenpak cassettes prune test/cassettes --unused-for 14d --dry-run`,
 } as const;
 
 /** A command that has a help page. */

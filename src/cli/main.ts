@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<Command>> = {
   'validate-config': async () => (await import('./validate-config.ts')).validateConfigCommand,
   logs: async () => (await import('./logs.ts')).logsCommand,
   stats: async () => (await import('./stats.ts')).statsCommand,
+  cassettes: async () => (await import('./cassettes.ts')).cassettesCommand,
 };
 
 function version(): string {
