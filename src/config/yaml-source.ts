@@ -44,10 +44,33 @@ function isPatternsPath(path: DataPath): boolean {
 
 const COERCIBLE = /^(true|false|null|-?\d+(\.\d+)?)$/;
 
+/**
+ * How many times aliases may be expanded, weighted by the aliases inside what
+ * they point at (the yaml package's `maxAliasCount`). A config repeats a
+ * value by alias a handful of times; a "billion laughs" file nests aliases of
+ * aliases and would expand into gigabytes.
+ */
+export const MAX_ALIAS_COUNT = 1_000;
+
+/** Why the document's aliases expand too far, or undefined. The yaml package counts without expanding. */
+function excessiveAliases(doc: Document.Parsed, text: string): string | undefined {
+  // An alias is written `*name`: most configs have none and skip the count.
+  if (!text.includes('*')) return undefined;
+  try {
+    doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    return `YAML aliases (*name) expand more than ${MAX_ALIAS_COUNT} times, which looks like a resource-exhaustion attack ("billion laughs"). Write the values out, or use fewer aliases of aliases.`;
+  }
+}
+
 /** Parses config YAML; never throws for bad input, problems land in `issues`. */
 export function readConfigSource(text: string, env: NodeJS.ProcessEnv): ConfigSource {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  // Duplicate keys are found in the walk below: the yaml package's own check
+  // compares each key with every earlier one (20,000 models took 10 s).
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
   const source: ConfigSource = { data: undefined, entries: new Map(), unset: [], issues: [], fromEnv: [] };
   const positionOf = (offset: number | undefined): SourcePosition | undefined => {
     if (offset === undefined) return undefined;
@@ -60,6 +83,11 @@ export function readConfigSource(text: string, env: NodeJS.ProcessEnv): ConfigSo
     source.issues.push({ path: '', message: `invalid YAML: ${error.message.split('\n')[0]}`, ...pos });
   }
   if (doc.errors.length > 0) return source;
+  const aliasProblem = excessiveAliases(doc, text);
+  if (aliasProblem) {
+    source.issues.push({ path: '', message: aliasProblem });
+    return source;
+  }
 
   const walk = (node: Node | null | undefined, path: (string | number)[], display: string): unknown => {
     const entry = source.entries.get(pathKey(path)) ?? { display };
@@ -73,11 +101,17 @@ export function readConfigSource(text: string, env: NodeJS.ProcessEnv): ConfigSo
       const ordered = isPatternsPath(path);
       const out: Record<string, unknown> = {};
       const pairs: [string, unknown][] = [];
+      const seen = new Set<string>();
       node.items.forEach((pair, i) => {
         const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
         const childDisplay = display ? `${display}.${key}` : key;
         const childPath = ordered ? [...path, i, 1] : [...path, key];
         const keyPos = positionOf((pair.key as Node | null)?.range?.[0]);
+        if (seen.has(key)) {
+          source.issues.push({ path: childDisplay, message: `duplicate key "${key}": map keys must be unique. Remove or rename one of them.`, ...keyPos });
+          return;
+        }
+        seen.add(key);
         source.entries.set(pathKey(childPath), { key: keyPos, display: childDisplay });
         if (ordered) source.entries.set(pathKey([...path, i, 0]), { key: keyPos, value: keyPos, display: childDisplay });
         const value = walk(pair.value as Node | null, childPath, childDisplay);

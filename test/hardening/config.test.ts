@@ -1,0 +1,114 @@
+/**
+ * Config safety (issue 11, item 3): a "billion laughs" file is a clear ✗
+ * error, never a hang, and loading grows linearly with the file. The CLI runs
+ * as users run it (the built bin), with a kill switch so that a regression
+ * fails the test instead of hanging the machine.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { bin, cleanEnv, root, work, writeConfig } from '../cli/helpers.ts';
+
+/** The 710-byte file of the issue: nine levels of nine aliases (9^9 strings once expanded). */
+export function billionLaughs(): string {
+  const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+  const names = 'abcdefghi';
+  for (let i = 1; i < names.length; i++) {
+    const previous = `*${names[i - 1]}`;
+    lines.push(`${names[i]}: &${names[i]} [${Array(9).fill(previous).join(',')}]`);
+  }
+  return `${lines.join('\n')}\nproviders:\n  mock: {type: mock}\nmodels:\n  gpt-4: {provider: mock, fallback_provider: *i}\n`;
+}
+
+interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node args`, killing it after `limitMs` (a hang fails with signal SIGKILL rather than hanging the suite). */
+function runNode(args: string[], limitMs: number): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: work, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+describe('YAML aliases', () => {
+  it('validate-config refuses a billion-laughs file with one ✗ line and exit 1', async () => {
+    const file = writeConfig('laughs.yaml', billionLaughs());
+    expect(billionLaughs().length).toBeLessThan(800);
+    const result = await runNode(['--max-old-space-size=256', bin, 'validate-config', file], 15_000);
+    expect(result.signal).toBeNull();
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^✗ .*laughs\.yaml: YAML aliases \(\*name\) expand more than 1000 times.*billion laughs/m);
+    expect(result.stdout + result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('proxy start refuses it too, one line, exit 1', async () => {
+    const file = writeConfig('laughs-proxy.yaml', billionLaughs());
+    const result = await runNode(['--max-old-space-size=256', bin, 'proxy', '--config', file, '--port', '0'], 15_000);
+    expect(result.signal).toBeNull();
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/Failed to load .*laughs-proxy\.yaml: YAML aliases/);
+  });
+
+  it('a few aliases still work', () => {
+    const config = parseConfig('providers:\n  mock: &m {type: mock, latency_ms: 5}\n  mock2: *m\nmodels:\n  a: {provider: mock}\n  b: {provider: mock2}\n', { env: {} });
+    expect(config.providers.mock2).toEqual(config.providers.mock);
+    expect(config.models.b!.chain[0]!.provider).toBe('mock2');
+  });
+});
+
+describe('large files', () => {
+  const models = (n: number) => {
+    let yaml = 'providers:\n  mock: {type: mock}\nmodels:\n';
+    for (let i = 0; i < n; i++) yaml += `  model-${i}: {provider: mock, fallback_provider: mock}\n`;
+    return yaml;
+  };
+
+  it('a duplicate among 20,000 models is reported at its line', () => {
+    const duplicated = `${models(20_000)}  model-17: {provider: mock}\n`;
+    let error: unknown;
+    try {
+      parseConfig(duplicated, { env: {} });
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues).toEqual([
+      { path: 'models.model-17', line: 20_004, column: 3, message: 'duplicate key "model-17": map keys must be unique. Remove or rename one of them.' },
+    ]);
+  }, 60_000);
+
+  it('loading time grows linearly with the number of models (8x the models, under 12x the CPU time)', async () => {
+    // CPU time of the same load in a fresh process at two sizes: quadratic work shows as a much larger ratio.
+    const script = `
+      const { parseConfig } = await import(${JSON.stringify(join(root, 'dist/index.js'))});
+      const models = (n) => { let y = 'providers:\\n  mock: {type: mock}\\nmodels:\\n'; for (let i = 0; i < n; i++) y += '  model-' + i + ': {provider: mock}\\n'; return y; };
+      const cpu = (n) => { const yaml = models(n); const start = process.cpuUsage(); parseConfig(yaml, { env: {} }); const used = process.cpuUsage(start); return used.user + used.system; };
+      cpu(500);
+      const small = Math.min(cpu(2500), cpu(2500));
+      const large = cpu(20000);
+      if (Object.keys(parseConfig(models(20000), { env: {} }).models).length !== 20000) throw new Error('models lost');
+      console.log(JSON.stringify({ small, large }));`;
+    const result = await runNode(['--input-type=module', '-e', script], 60_000);
+    expect(result.code, result.stderr).toBe(0);
+    const { small, large } = JSON.parse(result.stdout) as { small: number; large: number };
+    // Linear: about 8x (measured 5x; the quadratic key check made it 18x). Per model, at most 1.5x the small file's cost.
+    expect(large / small).toBeLessThan(12);
+  }, 70_000);
+});
