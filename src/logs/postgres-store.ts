@@ -62,7 +62,7 @@ const ATTEMPT_TYPES: Record<(typeof ATTEMPT_COLUMNS)[number], string> = {
   first_try: 'smallint NOT NULL', provider: 'text NOT NULL', provider_type: 'text NOT NULL', model: 'text NOT NULL',
   outcome: 'text NOT NULL', status: 'integer NOT NULL', error_code: 'text', error_message: 'text',
   latency_ms: 'double precision NOT NULL', ttft_ms: 'double precision', input_tokens: 'bigint', output_tokens: 'bigint',
-  cost_cents: 'double precision',
+  cost_cents: 'double precision', wait_ms: 'double precision',
 };
 
 const columnsDdl = (types: Record<string, string>) => Object.entries(types).map(([name, type]) => `  ${name} ${type}`).join(',\n');
@@ -186,6 +186,10 @@ export async function openPostgresCallLog(options: PostgresCallLogOptions): Prom
         await client.query(`CREATE TABLE ${tables.attempts} (\n${columnsDdl(ATTEMPT_TYPES)},\n  PRIMARY KEY (call_seq, attempt)\n)`);
         await client.query(`CREATE INDEX tokenpak_attempts_by_provider ON ${tables.attempts} (provider, call_started_at, call_seq) WHERE first_try = 1`);
         await client.query(`INSERT INTO ${tables.meta} (key, value) VALUES ('schema_version', $1)`, [String(SCHEMA_VERSION)]);
+      } else if (version === 1) {
+        // Schema 2: the wait before a retry at the same provider.
+        await client.query(`ALTER TABLE ${tables.attempts} ADD COLUMN wait_ms double precision`);
+        await client.query(`UPDATE ${tables.meta} SET value = $1 WHERE key = 'schema_version'`, [String(SCHEMA_VERSION)]);
       }
     });
   }

@@ -14,7 +14,7 @@ import { roundCents } from './stats.ts';
 import type { AttemptRecord, CallQuery, CallRecord, CallStats, StatsQuery, StatsRow } from './types.ts';
 
 /** The current layout. Bump it with a migration in both stores. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** How a SQL store spells table names and placeholders. */
 export interface Dialect {
@@ -37,7 +37,7 @@ export const CALL_COLUMNS = [
 /** Columns of `attempts`, in insert order. */
 export const ATTEMPT_COLUMNS = [
   'call_seq', 'attempt', 'call_started_at', 'first_try', 'provider', 'provider_type', 'model', 'outcome', 'status',
-  'error_code', 'error_message', 'latency_ms', 'ttft_ms', 'input_tokens', 'output_tokens', 'cost_cents',
+  'error_code', 'error_message', 'latency_ms', 'ttft_ms', 'input_tokens', 'output_tokens', 'cost_cents', 'wait_ms',
 ] as const;
 
 export type SqlValue = string | number | null;
@@ -100,6 +100,7 @@ export function attemptValues(record: CallRecord, seq: number): SqlValue[][] {
       a.inputTokens ?? null,
       a.outputTokens ?? null,
       a.costCents,
+      a.waitMs ?? null,
     ];
   });
 }
@@ -134,6 +135,8 @@ export function rowToAttempt(row: Row): AttemptRecord {
   if (row.ttft_ms !== null) attempt.ttftMs = num(row.ttft_ms);
   if (row.input_tokens !== null) attempt.inputTokens = num(row.input_tokens);
   if (row.output_tokens !== null) attempt.outputTokens = num(row.output_tokens);
+  // A log written before schema 2 has no wait_ms column.
+  if (row.wait_ms !== null && row.wait_ms !== undefined) attempt.waitMs = num(row.wait_ms);
   return attempt;
 }
 

@@ -98,6 +98,7 @@ CREATE TABLE attempts (
   input_tokens INTEGER,
   output_tokens INTEGER,
   cost_cents REAL,
+  wait_ms REAL,
   PRIMARY KEY (call_seq, attempt)
 ) WITHOUT ROWID;
 CREATE INDEX attempts_by_provider ON attempts (provider, call_started_at, call_seq) WHERE first_try = 1;
@@ -283,6 +284,10 @@ function migrate(db: DatabaseSync, path: string) {
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all();
       if (tables.length > 0) throw storeError(`${path} is an SQLite database but not a TokenPak call log. Point logs.path at another file.`);
       db.exec(DDL);
+      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    } else if (version === 1) {
+      // Schema 2: the wait before a retry at the same provider.
+      db.exec('ALTER TABLE attempts ADD COLUMN wait_ms REAL');
       db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     }
     db.exec('COMMIT');

@@ -38,6 +38,11 @@ export interface AttemptRecord {
    * by the memory store; the SQL stores do not store it.
    */
   warnings?: string[];
+  /**
+   * For a try that was retried at the same provider: milliseconds waited
+   * before the next try (backoff, or the upstream's `retry-after`).
+   */
+  waitMs?: number;
 }
 
 /** One client request. */

@@ -6,6 +6,7 @@
  */
 import type { ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, RequestHeaders, StreamEvent } from '../canonical/types.ts';
 import type { ProviderType } from '../config/schema.ts';
+import type { TokenPakError } from '../errors.ts';
 
 /** Per-call options. */
 export interface CallOptions {
@@ -20,6 +21,11 @@ export interface CallOptions {
    * forward these upstream.
    */
   headers?: RequestHeaders;
+  /**
+   * Called for each failed try that the provider retries itself, before it
+   * waits `waitMs`, so that every try gets its own attempt record.
+   */
+  onRetry?: (retry: { error: TokenPakError; waitMs: number }) => void;
 }
 
 

@@ -109,6 +109,19 @@ export function createRouter(options: RouterOptions): Router {
     costCents: 0,
   });
 
+  /**
+   * The options of one provider call. A provider that retries by itself
+   * reports each failed try, which becomes its own failed attempt with the
+   * wait after it; the next try's time starts once that wait is over.
+   */
+  const attemptOptions = (provider: Provider, target: RouteTarget, attempts: AttemptRecord[], requestId: string, context: RouteContext, clock: { started: number }): CallOptions => ({
+    ...callOptions(requestId, context),
+    onRetry: ({ error, waitMs }) => {
+      attempts.push({ ...failedAttempt(provider, target, withProvider(error, provider.name), clock.started), waitMs });
+      clock.started = performance.now() + waitMs;
+    },
+  });
+
   const okAttempt = (provider: Provider, target: RouteTarget, usage: Usage, started: number, ttftMs?: number, warnings?: string[]): AttemptRecord => ({
     provider: provider.name,
     providerType: provider.type,
@@ -200,13 +213,10 @@ export function createRouter(options: RouterOptions): Router {
       for (const target of route.chain) {
         if (context.signal?.aborted) break;
         const provider = providerFor(target);
-        const attemptStarted = performance.now();
+        const clock = { started: performance.now() };
         try {
-          const response = await provider.complete(
-            { ...request, model: target.model },
-            callOptions(requestId, context),
-          );
-          base.attempts.push(okAttempt(provider, target, response.usage, attemptStarted, undefined, response.warnings));
+          const response = await provider.complete({ ...request, model: target.model }, attemptOptions(provider, target, base.attempts, requestId, context, clock));
+          base.attempts.push(okAttempt(provider, target, response.usage, clock.started, undefined, response.warnings));
           record(base, { ok: true, response });
           return {
             requestId,
@@ -220,7 +230,7 @@ export function createRouter(options: RouterOptions): Router {
           };
         } catch (thrown) {
           last = withProvider(toTokenPakError(thrown), provider.name);
-          base.attempts.push(failedAttempt(provider, target, last, attemptStarted));
+          base.attempts.push(failedAttempt(provider, target, last, clock.started));
           if (!last.retryable) break;
         }
       }
@@ -238,9 +248,9 @@ export function createRouter(options: RouterOptions): Router {
       for (const target of route.chain) {
         if (context.signal?.aborted) break;
         const provider = providerFor(target);
-        const attemptStarted = performance.now();
+        const clock = { started: performance.now() };
         const iterator = provider
-          .stream({ ...request, model: target.model }, callOptions(requestId, context))
+          .stream({ ...request, model: target.model }, attemptOptions(provider, target, base.attempts, requestId, context, clock))
           [Symbol.asyncIterator]();
         let first: IteratorResult<StreamEvent>;
         try {
@@ -249,7 +259,7 @@ export function createRouter(options: RouterOptions): Router {
           if (first.value.type === 'error') throw first.value.error;
         } catch (thrown) {
           last = withProvider(toTokenPakError(thrown), provider.name);
-          base.attempts.push(failedAttempt(provider, target, last, attemptStarted));
+          base.attempts.push(failedAttempt(provider, target, last, clock.started));
           if (!last.retryable) break;
           continue;
         }
@@ -292,11 +302,11 @@ export function createRouter(options: RouterOptions): Router {
             }
             const usage = finished?.usage ?? { inputTokens: 0, outputTokens: 0 };
             if (finished) {
-              base.attempts.push(okAttempt(provider, target, usage, attemptStarted, ttftMs, finished.warnings));
+              base.attempts.push(okAttempt(provider, target, usage, clock.started, ttftMs, finished.warnings));
               const response = collected.response();
               resolveDone(record(base, { ok: true, response, ttftMs }));
             } else {
-              base.attempts.push({ ...failedAttempt(provider, target, failure!, attemptStarted), ttftMs });
+              base.attempts.push({ ...failedAttempt(provider, target, failure!, clock.started), ttftMs });
               resolveDone(record(base, { ok: false, error: failure! }));
             }
           }
@@ -376,7 +386,7 @@ export function createRouter(options: RouterOptions): Router {
     requestId: string,
     context: RouteContext,
     what: string,
-    call: (provider: Provider, target: RouteTarget, options: { requestId: string; signal?: AbortSignal }) => Promise<T> | undefined,
+    call: (provider: Provider, target: RouteTarget, options: CallOptions) => Promise<T> | undefined,
     usageOf: (value: T) => Usage,
   ): Promise<
     | { ok: true; value: T; provider: Provider; target: RouteTarget; attempts: AttemptRecord[] }
@@ -387,18 +397,18 @@ export function createRouter(options: RouterOptions): Router {
     for (const target of route.chain) {
       if (context.signal?.aborted) break;
       const provider = providerFor(target);
-      const attemptStarted = performance.now();
+      const clock = { started: performance.now() };
       try {
-        const pending = call(provider, target, { requestId, ...(context.signal ? { signal: context.signal } : {}) });
+        const pending = call(provider, target, attemptOptions(provider, target, attempts, requestId, context, clock));
         if (pending === undefined) {
           throw new TokenPakError('unsupported_endpoint', `Provider "${provider.name}" (type ${provider.type}) does not offer ${what}. Route this model to a provider that does.`, { status: 400, retryable: true, provider: provider.name });
         }
         const value = await pending;
-        attempts.push(okAttempt(provider, target, usageOf(value), attemptStarted));
+        attempts.push(okAttempt(provider, target, usageOf(value), clock.started));
         return { ok: true, value, provider, target, attempts };
       } catch (thrown) {
         last = withProvider(toTokenPakError(thrown), provider.name);
-        attempts.push(failedAttempt(provider, target, last, attemptStarted));
+        attempts.push(failedAttempt(provider, target, last, clock.started));
         if (!last.retryable) break;
       }
     }

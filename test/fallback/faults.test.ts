@@ -103,16 +103,25 @@ describe.each(FAULTS)('primary fault: $name', (fault) => {
     expect(result.status).toBe(200);
     expect(answerText('openai-chat', result)).toBe(FALLBACK_TEXT[fault.primary]);
     expect(result.headers.get('x-tokenpak-provider')).toBe(fallback);
-    expect(result.headers.get('x-tokenpak-attempts')).toBe('2');
+    // One attempt per try (retries included), then the fallback's.
+    expect(result.headers.get('x-tokenpak-attempts')).toBe(String(fault.tries + 1));
     expect(gateway[fault.primary].requests).toHaveLength(fault.tries);
     expect(gateway[fallback].requests).toHaveLength(1);
 
     await gateway.proxy.log.flush();
     const call = (await gateway.proxy.log.query()).find((c) => c.id === result.headers.get('x-request-id'))!;
     expect(call).toMatchObject({ outcome: 'ok', provider: fallback, stream, clientFormat: 'openai-chat' });
-    expect(call.attempts[0]).toMatchObject({ provider: fault.primary, outcome: 'error', status: fault.status, errorCode: fault.code, costCents: 0 });
-    expect(call.attempts[0]!.errorMessage).toMatch(fault.message);
-    expect(call.attempts[1]).toMatchObject({ provider: fallback, outcome: 'ok', status: 200 });
+    expect(call.attempts).toHaveLength(fault.tries + 1);
+    const retried = call.attempts.slice(0, fault.tries - 1);
+    for (const attempt of retried) {
+      expect(attempt).toMatchObject({ provider: fault.primary, outcome: 'error', status: fault.status, errorCode: fault.code, costCents: 0, waitMs: expect.any(Number) });
+      expect(attempt.errorMessage).toMatch(/Retrying in \d+ ms\.$/);
+    }
+    const lastTry = call.attempts[fault.tries - 1]!;
+    expect(lastTry).toMatchObject({ provider: fault.primary, outcome: 'error', status: fault.status, errorCode: fault.code, costCents: 0 });
+    expect(lastTry.waitMs).toBeUndefined();
+    expect(lastTry.errorMessage).toMatch(fault.message);
+    expect(call.attempts[fault.tries]).toMatchObject({ provider: fallback, outcome: 'ok', status: 200 });
     expect(call.costCents).toBeGreaterThan(0);
   });
 });

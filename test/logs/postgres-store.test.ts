@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { TokenPakError } from '../../src/errors.ts';
 import { openPostgresCallLog } from '../../src/logs/postgres-store.ts';
+import { SCHEMA_VERSION } from '../../src/logs/sql.ts';
 import { call } from './fixtures.ts';
 import { DATABASE_URL, dropSchemas, sql, uniqueSchema } from './postgres-helpers.ts';
 import { runStoreContract } from './store-contract.ts';
@@ -25,7 +26,7 @@ describe('postgres store', () => {
     const rows = await sql<{ id: string }>(`SELECT id FROM "${schema}".tokenpak_calls ORDER BY id`);
     expect(rows.map((r) => r.id)).toEqual(['from-0', 'from-1', 'from-2', 'from-3']);
     const version = await sql<{ value: string }>(`SELECT value FROM "${schema}".tokenpak_meta WHERE key = 'schema_version'`);
-    expect(version).toEqual([{ value: '1' }]);
+    expect(version).toEqual([{ value: String(SCHEMA_VERSION) }]);
   });
 
   it('a reader needs an existing log and says so', async () => {

@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
+import { DatabaseSync } from 'node:sqlite';
+import { afterAll, describe, expect, it } from 'vitest';
 import { openSqliteCallLog } from '../../src/logs/sqlite-store.ts';
+import { attempt, call, failedAttempt } from './fixtures.ts';
 import { runStoreContract } from './store-contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tokenpak-sqlite-contract-'));
@@ -15,4 +17,29 @@ runStoreContract('sqlite', {
     const path = join(dir, `calls-${++n}.db`);
     return { store: openSqliteCallLog({ path, ...retention }), reopen: async () => openSqliteCallLog({ path }) };
   },
+});
+
+describe('schema 1 → 2 (wait_ms of retried attempts)', () => {
+  it('a log written before retries had their own attempts is upgraded in place and keeps its calls', async () => {
+    const path = join(dir, 'schema-1.db');
+    const v2 = openSqliteCallLog({ path });
+    v2.append(call({ id: 'req-old' }));
+    await v2.close();
+    // Back to schema 1's layout.
+    const raw = new DatabaseSync(path);
+    raw.exec('ALTER TABLE attempts DROP COLUMN wait_ms');
+    raw.exec('PRAGMA user_version = 1');
+    raw.close();
+
+    const store = openSqliteCallLog({ path });
+    store.append(call({ id: 'req-new', attempts: [failedAttempt('openai', { waitMs: 250 }), attempt()] }));
+    await store.flush();
+    const calls = await store.query();
+    expect(calls.map((c) => c.id).sort()).toEqual(['req-new', 'req-old']);
+    expect(calls.find((c) => c.id === 'req-new')!.attempts[0]!.waitMs).toBe(250);
+    await store.close();
+    const check = new DatabaseSync(path, { readOnly: true });
+    expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: 2 });
+    check.close();
+  });
 });

@@ -58,6 +58,8 @@ export function runStoreContract(name: string, harness: StoreHarness): void {
         costCents: 0.123456,
         stream: true,
         attempts: [
+          // A try retried at the same provider, with the wait before the next try.
+          failedAttempt('anthropic', { providerType: 'anthropic', status: 529, errorCode: 'provider_overloaded', errorMessage: 'Anthropic answered HTTP 529. Retrying in 412 ms.', latencyMs: 9.5, waitMs: 412 }),
           failedAttempt('anthropic', { providerType: 'anthropic', status: 529, errorCode: 'provider_overloaded', errorMessage: 'Anthropic is overloaded (529). ünïcödé ✓', latencyMs: 12.25, ttftMs: 3 }),
           attempt({ provider: 'mock', model: 'claude-3-5-sonnet-latest', latencyMs: 200.12, ttftMs: 40, inputTokens: 1234, outputTokens: 98, costCents: 0.123456 }),
         ],

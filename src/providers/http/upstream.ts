@@ -121,6 +121,17 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     return new ProviderError('provider_connection_error', clean(`${who} ${reason}${after}.`), { provider, status: 502, retryable: true, cause: error });
   };
 
+  /** The failure of one try that is about to be retried (its body, if any, is not read: undici discards it). */
+  const tryError = (error: Error & { statusCode?: number }, call: CallOptions, scope: CallScope, waitMs: number): TokenPakError => {
+    const retrying = ` Retrying in ${waitMs} ms.`;
+    if (error.statusCode === undefined) {
+      const failed = failure(error, call, scope, 1, 'request');
+      return new ProviderError(failed.code, `${failed.detail}${retrying}`, { provider, status: failed.status, retryable: true, cause: error });
+    }
+    const { code } = classifyStatus(error.statusCode);
+    return new ProviderError(code, `${who} answered HTTP ${error.statusCode}.${retrying}`, { provider, status: error.statusCode, retryable: true });
+  };
+
   const statusError = async (status: number, headers: Record<string, string | string[] | undefined>, body: Dispatcher.ResponseData['body'], tries: number): Promise<ProviderError> => {
     let text = '';
     const decoder = new TextDecoder();
@@ -172,6 +183,8 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         if (asked !== undefined && asked > retry.maxMs) return next(error);
         const wait = asked ?? backoffMs(retry, tries);
         if (Date.now() + wait >= deadlineAt) return next(error);
+        // Each try is its own attempt in the call log, with the wait that follows it.
+        call.onRetry?.({ error: tryError(error, call, scope, wait), waitMs: wait });
         tries++;
         return setTimeout(() => next(null), wait);
       };
