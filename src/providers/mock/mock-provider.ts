@@ -9,6 +9,7 @@
  * whatever other conversations run at the same time, and a retried request
  * gets the same answer again.
  */
+import { approximateBytes, MAX_KEPT_CALLS, RecentCalls } from './recent-calls.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChatRequest, ChatResponse, StreamEvent, TextPart, ToolCallPart } from '../../canonical/types.ts';
 import { lastUserText } from '../../canonical/types.ts';
@@ -100,7 +101,11 @@ export interface MockCall {
 /** The mock provider, with run-time controls for tests. */
 export interface MockProvider extends Provider {
   readonly type: 'mock';
-  /** Calls received, oldest first: the newest {@link MAX_KEPT_CALLS} (older ones are dropped so a long-running proxy does not grow). */
+  /**
+   * Calls received, oldest first: the newest {@link MAX_KEPT_CALLS}, and fewer
+   * when their requests add up to more than {@link MAX_KEPT_CALL_BYTES} (older
+   * ones are dropped so a long-running proxy does not grow; the newest call is always kept).
+   */
   readonly calls: readonly MockCall[];
   /** Current settings (config values with run-time changes applied). */
   readonly settings: Readonly<MockRuntimeSettings>;
@@ -171,8 +176,7 @@ function cloneState(state: State): State {
   return { settings: { ...state.settings }, answers, pending: [...state.pending] };
 }
 
-/** How many of its most recent calls a mock keeps in `calls`. */
-export const MAX_KEPT_CALLS = 1000;
+export { MAX_KEPT_CALLS, MAX_KEPT_CALL_BYTES } from './recent-calls.ts';
 
 /** Mock timeouts wait this long when the provider sets no `timeout_ms`. */
 const DEFAULT_MOCK_TIMEOUT_MS = 30_000;
@@ -180,7 +184,7 @@ const DEFAULT_MOCK_TIMEOUT_MS = 30_000;
 /** Creates a mock provider from its config settings. */
 export function createMockProvider(name: string, settings: MockProviderSettings, options: MockProviderOptions = {}): MockProvider {
   let state = initialState(settings);
-  let calls: MockCall[] = [];
+  const calls = new RecentCalls<MockCall>();
   let callCount = 0;
   // Requests that got an error from an answer list, by rule and conversation: how many errors they got.
   let erroredRetries = new Map<string, number>();
@@ -241,9 +245,8 @@ export function createMockProvider(name: string, settings: MockProviderSettings,
     const index = callCount++;
     const prompt = lastUserText(request);
     const call: MockCall = { index, model: request.model, prompt, request, stream, outcome: 'ok', latencyMs: 0 };
-    calls.push(call);
-    // A long-running proxy must not grow without bound: keep the newest calls only.
-    if (calls.length > MAX_KEPT_CALLS + (MAX_KEPT_CALLS >> 3)) calls = calls.slice(-MAX_KEPT_CALLS);
+    // A long-running proxy must not grow without bound: keep the newest calls only, by count and by size.
+    calls.push(call, approximateBytes(request) + prompt.length);
     let latency = latencyFor(state.settings.latency_ms, index);
 
     let injected: MockFailure | undefined;
@@ -350,7 +353,7 @@ export function createMockProvider(name: string, settings: MockProviderSettings,
     name,
     type: 'mock',
     get calls() {
-      return calls;
+      return calls.items;
     },
     get settings() {
       return state.settings;
@@ -431,7 +434,7 @@ export function createMockProvider(name: string, settings: MockProviderSettings,
     },
     reset() {
       state = initialState(settings);
-      calls = [];
+      calls.clear();
       callCount = 0;
       erroredRetries = new Map();
     },
