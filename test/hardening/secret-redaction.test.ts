@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCli, startProxy, tempDir, until, useCliCleanup, type RunningProxy } from '../cli-logs/helpers.ts';
 
 useCliCleanup();
@@ -176,6 +176,44 @@ describe('with capture_bodies: true', () => {
       proxy.child.kill('SIGTERM');
       await proxy.exited;
       await new Promise((resolve) => upstream.server.close(resolve));
+    }
+  });
+});
+
+describe('stderr', () => {
+  it('an internal error whose text holds a configured secret is printed with it redacted', async () => {
+    const { parseConfig } = await import('../../src/config/load.ts');
+    const { startProxy: startInProcess } = await import('../../src/server/proxy.ts');
+    const yaml = `providers:\n  azure:\n    type: openai\n    api_key: \${ECHO_OPENAI_KEY}\n    headers:\n      api-key: \${ECHO_AZURE_KEY}\nmodels:\n  gpt-4: {provider: azure}\n`;
+    const printed: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void printed.push(args.map(String).join(' ')));
+    // A provider with a bug: it throws a plain error that quotes its settings.
+    const proxy = await startInProcess({
+      config: parseConfig(yaml, { env: ENV }),
+      port: 0,
+      host: '127.0.0.1',
+      providerFactory: (name, settings) => ({
+        name,
+        type: settings.type,
+        complete: async () => {
+          throw new TypeError(`cannot read the answer with settings ${JSON.stringify(settings)}`);
+        },
+        stream: () => {
+          throw new TypeError('unused');
+        },
+      }),
+    });
+    try {
+      const response = await fetch(`${proxy.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'hi' }] }) });
+      expect(response.status).toBe(500);
+      expectClean(await response.text(), 'the client error', { prompt: false });
+      expect(printed).toHaveLength(1);
+      expect(printed[0]).toMatch(/^\[tokenpak\] internal error: [^]*TypeError: cannot read the answer with settings/);
+      expect(printed[0]).toContain('"api_key":"[redacted]"');
+      expectClean(printed[0]!, 'stderr', { prompt: false });
+    } finally {
+      spy.mockRestore();
+      await proxy.close({ graceMs: 0 });
     }
   });
 });
