@@ -159,7 +159,9 @@ describe('models and errors', () => {
     const rateLimit = error as InstanceType<typeof Anthropic.RateLimitError>;
     expect(rateLimit.status).toBe(429);
     expect(rateLimit.type).toBe('rate_limit_error');
-    expect(rateLimit.headers.get('retry-after')).toBe('1');
+    // The mock's default (retry_after: immediate) asks the SDK to retry at once; retry-after-ms is read first.
+    expect(rateLimit.headers.get('retry-after-ms')).toBe('1');
+    expect(rateLimit.headers.get('retry-after')).toBe('0');
     expect(rateLimit.error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
   });
 

@@ -243,7 +243,9 @@ describe('models and errors', () => {
     expect(error).toBeInstanceOf(OpenAI.RateLimitError);
     const rateLimit = error as InstanceType<typeof OpenAI.RateLimitError>;
     expect(rateLimit.status).toBe(429);
-    expect(rateLimit.headers.get('retry-after')).toBe('1');
+    // The mock's default (retry_after: immediate) asks the SDK to retry at once; retry-after-ms is read first.
+    expect(rateLimit.headers.get('retry-after-ms')).toBe('1');
+    expect(rateLimit.headers.get('retry-after')).toBe('0');
     expect(rateLimit.code).toBe('rate_limit_exceeded');
     expect(rateLimit.message).toMatch(/rate limit/i);
   });
