@@ -195,7 +195,8 @@ describe('errors, retries and misses', () => {
       const message: string = JSON.parse(missed.text).error.message;
       expect(message).toContain('No recorded answer');
       expect(message).toContain('- "content": "capital of France?"');
-      expect(message).toContain('+ "content": "capital of Spain?"');
+      // The request's own prompt is masked in errors unless logs.capture_bodies is on (the recorded one is in the cassette anyway).
+      expect(message).toMatch(/\+ "content": "(capital of Spain\?|\[prompt text\])"/);
       expect(message).not.toContain('temperature');
     } finally {
       await proxy.close();
