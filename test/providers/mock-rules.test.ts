@@ -476,3 +476,26 @@ describe('mock rules: checked like the rest of the config', () => {
     expect(() => mock.setRules('m', [{ when: { prompt: /ok/ }, answer: { txt: 'x' } as never }])).toThrow(/rules\[0\]\.answer\.txt: unknown key\. Did you mean "text"\?/);
   });
 });
+
+describe("the README's mock rules example", () => {
+  it('loads, runs the weather tool loop to its end, and is strict about the rest', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parseConfig } = await import('../../src/config/load.ts');
+    const { createMockProvider } = await import('../../src/providers/mock/mock-provider.ts');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const yaml = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((block) => block.includes('name: weather lookup'));
+    expect(yaml).toBeDefined();
+    const settings = parseConfig(yaml!, { env: {} }).providers.mock!;
+    if (settings.type !== 'mock') throw new Error('not a mock');
+    const mock = createMockProvider('mock', settings);
+    const weather: ChatRequest = { model: 'gpt-4o', tools: [WEATHER_TOOL], messages: [user('What is the weather in Paris?')] };
+    expect(await runLoop(mock, weather, { get_weather: 'Light rain, 12 °C' })).toEqual([
+      expect.stringMatching(/^call: get_weather\(\{"city":"Paris","unit":"celsius"\}\)/),
+      'text: Take an umbrella.',
+    ]);
+    expect((await runLoop(mock, weather, { get_weather: 'Sunny' })).at(-1)).toBe('text: It is sunny in Paris.');
+    const json = await mock.complete(ask('extract the city', { model: 'gpt-4o', system: 'You extract data.', responseFormat: { type: 'json_schema', schema: { type: 'object', properties: { city: { type: 'string' }, temperature: { type: 'number' } } } } }));
+    expect(JSON.parse(textOf(json))).toEqual({ city: 'Paris', temperature: 18 });
+    expect(((await failure(mock.complete(ask('debgu', { model: 'gpt-4o' })))) as TokenPakError).detail).toContain('Did you mean "debug"?');
+  });
+});

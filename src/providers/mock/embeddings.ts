@@ -14,7 +14,7 @@
 import type { EmbeddingRequest, EmbeddingResponse } from '../../canonical/types.ts';
 import { RequestError } from '../../errors.ts';
 import { hash32 } from './random.ts';
-import { estimateTokens } from './tokens.ts';
+import { countTokens } from './tokens.ts';
 
 /** Full vector length by model; any other model gets {@link DEFAULT_EMBEDDING_DIMENSIONS}. */
 export const EMBEDDING_DIMENSIONS: Readonly<Record<string, number>> = {
@@ -72,7 +72,7 @@ export function mockEmbeddings(request: EmbeddingRequest): EmbeddingResponse {
   }
   let inputTokens = 0;
   const embeddings = request.input.map((input) => {
-    inputTokens += typeof input === 'string' ? estimateTokens(input) : input.length;
+    inputTokens += typeof input === 'string' ? countTokens(input, request.model) : input.length;
     const vector = fullVector(input, full);
     return wanted === undefined || wanted === full ? vector : normalize(vector.slice(0, wanted));
   });

@@ -52,7 +52,7 @@ import {
 import type { ConversationFacts } from './conversation.ts';
 import { draw, hash32 } from './random.ts';
 import { mockEmbeddings } from './embeddings.ts';
-import { estimateInputTokens, estimateOutputTokens } from './tokens.ts';
+import { estimateInputTokens, estimateOutputTokens, loadTokenizer } from './tokens.ts';
 
 /** A failure the mock can be told to inject. */
 export type MockFailure = FailureKind | { status: number; message?: string };
@@ -303,7 +303,7 @@ export function createMockProvider(name: string, settings: MockProviderSettings,
     const stopSequence = applyStopSequences(content, request.stop);
 
     let stopReason: ChatResponse['stopReason'] = content.some((p) => p.type === 'tool-call') ? 'tool-calls' : 'stop';
-    let outputTokens = estimateOutputTokens(content);
+    let outputTokens = estimateOutputTokens(content, request.model);
     if (request.maxTokens !== undefined && outputTokens > request.maxTokens && stopReason === 'stop') {
       // Truncate as a real model would, so `length` handling gets exercised.
       const text = content.map((p) => (p.type === 'text' ? p.text : '')).join('').slice(0, request.maxTokens * 4);
@@ -360,6 +360,9 @@ export function createMockProvider(name: string, settings: MockProviderSettings,
     },
 
     async complete(request: ChatRequest, options: CallOptions = {}): Promise<ChatResponse> {
+      // The first request for an OpenAI-family model waits for its tokenizer, once per process.
+      const tokenizer = loadTokenizer(request.model);
+      if (tokenizer) await tokenizer;
       const p = plan(request, false, options);
       if (p.refusal) throw p.refusal;
       if (p.failure) return failAfterWait(p.failure, p.latency, options.signal);
@@ -369,14 +372,18 @@ export function createMockProvider(name: string, settings: MockProviderSettings,
 
     // Embeddings and token counts are pure functions of the input: no latency, failures or call records.
     async embed(request) {
+      await loadTokenizer(request.model);
       return mockEmbeddings(request);
     },
 
     async countTokens(request) {
+      await loadTokenizer(request.model);
       return estimateInputTokens(request);
     },
 
     async *stream(request: ChatRequest, options: CallOptions = {}): AsyncIterable<StreamEvent> {
+      const tokenizer = loadTokenizer(request.model);
+      if (tokenizer) await tokenizer;
       const p = plan(request, true, options);
       if (p.refusal) throw p.refusal;
       const signal = options.signal;
