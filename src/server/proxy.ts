@@ -73,6 +73,9 @@ export interface TokenPakProxy {
 /** How long streams cut by a stop get to send their closing error event. */
 const STREAM_END_MS = 250;
 
+/** How long a stop keeps idle keep-alive connections open for requests already on their way. */
+const IDLE_DRAIN_MS = 500;
+
 /**
  * Assembles the parts of a proxy without listening (for in-process use).
  * `access` (given by {@link startProxy}) turns on client keys and the browser checks.
@@ -133,6 +136,8 @@ export async function startProxy(options: ProxyOptions): Promise<TokenPakProxy> 
     });
   });
   let stopping = false;
+  // Set once a stop's drain window is over: from then on, idle connections are closed as they appear.
+  let drained = false;
   // Answers not yet begun when a stop starts. Each is sent with `Connection:
   // close`, so that the client opens a new connection for its next request
   // rather than sending it on one that is about to close (and being reset).
@@ -144,8 +149,8 @@ export async function startProxy(options: ProxyOptions): Promise<TokenPakProxy> 
       const answered = () => unanswered.delete(res);
       res.once('finish', answered).once('close', answered);
     }
-    // Keep-alive sockets would hold close() open: drop each one as soon as its in-flight response is done.
-    res.once('finish', () => stopping && server.closeIdleConnections());
+    // Keep-alive sockets would hold close() open: after the drain window, drop each one as soon as its response is done.
+    res.once('finish', () => drained && server.closeIdleConnections());
   });
   const { port, address } = server.address() as AddressInfo;
   const urlHost = host.includes(':') ? `[${host}]` : host;
@@ -164,8 +169,19 @@ export async function startProxy(options: ProxyOptions): Promise<TokenPakProxy> 
         stopping = true;
         for (const res of unanswered) if (!res.headersSent) res.setHeader('connection', 'close');
         unanswered.clear();
+        // Stop listening, but keep idle keep-alive connections open for a short
+        // drain window: a client may be sending its next request on one right
+        // now, and closing it would reset that request. Requests that arrive
+        // are answered with Connection: close; what is still idle afterwards
+        // is closed. (server.close() would close idle connections at once.)
+        const closeIdle = server.closeIdleConnections;
+        server.closeIdleConnections = () => {};
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
+        server.closeIdleConnections = closeIdle;
+        const drain = setTimeout(() => {
+          drained = true;
+          server.closeIdleConnections();
+        }, Math.min(graceMs, IDLE_DRAIN_MS));
         // At the end of the grace period, open streams first get an error event in their own format;
         // whatever is still open a moment later is cut.
         let cut: NodeJS.Timeout | undefined;
@@ -174,6 +190,7 @@ export async function startProxy(options: ProxyOptions): Promise<TokenPakProxy> 
           cut = setTimeout(() => server.closeAllConnections(), STREAM_END_MS);
         }, graceMs);
         await closed;
+        clearTimeout(drain);
         clearTimeout(timer);
         clearTimeout(cut);
         await parts.log.close();
