@@ -95,8 +95,8 @@ const POOLS = ['forks', 'threads'] as const;
 type Pool = (typeof POOLS)[number];
 
 async function perFile(context: BenchContext) {
-  const files = context.quick ? 4 : 12;
-  const runs = context.quick ? 1 : 3;
+  const files = context.quick ? 4 : Number(process.env.BENCH_VITEST_FILES ?? 12);
+  const runs = context.quick ? 1 : Number(process.env.BENCH_VITEST_ROUNDS ?? 3);
   const tests: Record<string, string> = { 'test/client.ts': CLIENT, 'tokenpak.config.yaml': CONFIG, ...CONFIGS };
   for (let i = 0; i < files; i++) {
     tests[`test/f${i}.test.ts`] = `import { expect, test } from 'vitest';
@@ -119,6 +119,8 @@ test('one call', async () => {
       wall[pool].stub.push(await vitest(dir, ['--config', 'stub.config.ts', poolArg], { BENCH_MODE: 'stub' }));
       wall[pool].tokenpak.push(await vitest(dir, ['--config', 'tokenpak.config.ts', poolArg], { BENCH_MODE: 'tokenpak' }));
       wall[pool].msw.push(await vitest(dir, ['--config', 'msw.config.ts', poolArg], { BENCH_MODE: 'tokenpak' }));
+      // Each round as it ends, so that a run cut short still tells something.
+      context.log(`vitest-plugin: per-file ${pool} round ${i + 1}: stub ${Math.round(wall[pool].stub[i]!)} ms, TokenPak ${Math.round(wall[pool].tokenpak[i]!)} ms, with msw ${Math.round(wall[pool].msw[i]!)} ms`);
     }
   }
   const summary = (pool: Pool) => {
@@ -140,7 +142,7 @@ test('one call', async () => {
 async function suite(context: BenchContext) {
   const files = 4;
   const testsPerFile = context.quick ? 10 : 50;
-  const runs = context.quick ? 1 : 3;
+  const runs = context.quick ? 1 : Number(process.env.BENCH_VITEST_ROUNDS ?? 3);
   const tests: Record<string, string> = { 'test/client.ts': CLIENT, 'tokenpak.config.yaml': CONFIG, ...CONFIGS };
   for (let f = 0; f < files; f++) {
     tests[`test/s${f}.test.ts`] = `import { expect, test } from 'vitest';
@@ -162,6 +164,7 @@ for (let t = 0; t < ${testsPerFile}; t++) {
       context.log(`vitest-plugin: 200-test suite run ${i + 1}/${runs}, ${pool}`);
       wall[pool].stub.push(await vitest(dir, ['--config', 'stub.config.ts', `--pool=${pool}`], { BENCH_MODE: 'stub' }));
       wall[pool].tokenpak.push(await vitest(dir, ['--config', 'tokenpak.config.ts', `--pool=${pool}`], { BENCH_MODE: 'tokenpak' }));
+      context.log(`vitest-plugin: suite ${pool} round ${i + 1}: stub ${Math.round(wall[pool].stub[i]!)} ms, TokenPak ${Math.round(wall[pool].tokenpak[i]!)} ms`);
     }
   }
   const summary = (pool: Pool) => ({

@@ -20,7 +20,7 @@ function isResolvedConfig(value: object): value is Config {
 }
 
 /** Loads config files synchronously, once per path and modification time. */
-export function createConfigLoader(cwd: string) {
+export function createConfigLoader(cwd: string, env: NodeJS.ProcessEnv = process.env) {
   const cache = new Map<string, { mtimeMs: number; config: Config }>();
 
   const loadFile = (path: string, via: string): Config => {
@@ -37,14 +37,14 @@ export function createConfigLoader(cwd: string) {
       throw new ConfigError(file, [{ path: '', message: `cannot read the config file named by ${via}: ${reason}. Check the path (relative paths start at ${cwd}).` }], 'config_not_found');
     }
     const display = relative(cwd, file) || file;
-    const config = parseConfig(text, { file: display.startsWith('..') ? file : display });
+    const config = parseConfig(text, { file: display.startsWith('..') ? file : display, env });
     cache.set(file, { mtimeMs, config });
     return config;
   };
 
   return {
     /** The config an option names, or the default one. */
-    load(option: ConfigOption | undefined, via = 'the config option', fromEnv = process.env.TOKENPAK_CONFIG): Config {
+    load(option: ConfigOption | undefined, via = 'the config option', fromEnv = env.TOKENPAK_CONFIG): Config {
       if (option === undefined) {
         if (fromEnv) return loadFile(fromEnv, 'TOKENPAK_CONFIG');
         for (const name of DEFAULT_FILES) {
@@ -59,7 +59,7 @@ export function createConfigLoader(cwd: string) {
       }
       if (typeof option === 'string') return loadFile(option, via);
       if (isResolvedConfig(option)) return option;
-      return defineConfig(option as ConfigInput);
+      return defineConfig(option as ConfigInput, { env });
     },
   };
 }

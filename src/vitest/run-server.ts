@@ -119,9 +119,12 @@ export async function startRunServer(): Promise<RunServer> {
   const scopes = new Map<string, ScopeEntry>();
   let url = '';
 
-  const loaderFor = (root: string) => {
-    let loader = loaders.get(root);
-    if (!loader) loaders.set(root, (loader = createConfigLoader(root)));
+  // One loader per project root and worker environment: `${VAR}` in a config reads the test process's
+  // environment (the setup's dummy API keys, Vitest's `env` option), not the run's.
+  const loaderFor = (root: string, env: NodeJS.ProcessEnv) => {
+    const key = `${root}\0${JSON.stringify(env)}`;
+    let loader = loaders.get(key);
+    if (!loader) loaders.set(key, (loader = createConfigLoader(root, env)));
     return loader;
   };
 
@@ -327,7 +330,7 @@ export async function startRunServer(): Promise<RunServer> {
         for (const id of [...channel.scopes]) dispose(id);
         const root = String(message.root);
         channel.file = {
-          loader: loaderFor(root),
+          loader: loaderFor(root, (message.env ?? {}) as NodeJS.ProcessEnv),
           configFromEnv: typeof message.configFromEnv === 'string' && message.configFromEnv ? message.configFromEnv : undefined,
           options: scopeKeys(message.options as ScopeOptions),
           fileScope: String(message.scope),

@@ -157,10 +157,14 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
   const url = `${origin}${PREFIX}${channel.id}`;
 
   const fileId = nextScopeId(channel, 'f');
+  // Set first: the config's `${OPENAI_API_KEY}` and friends read this environment (with the setup's dummy keys).
+  const restoreEnv = pointEnvironmentAt(url);
   let fileInfo: ScopeInfo;
   try {
-    fileInfo = await channel.request<ScopeInfo>('file', { root, options: scopeKeys(options), configFromEnv: process.env.TOKENPAK_CONFIG, scope: fileId });
+    // The environment goes along for `${VAR}` in the config (the channel is loopback, token-authenticated; nothing logs it).
+    fileInfo = await channel.request<ScopeInfo>('file', { root, options: scopeKeys(options), configFromEnv: process.env.TOKENPAK_CONFIG, env: { ...process.env }, scope: fileId });
   } catch (error) {
+    restoreEnv();
     await own?.close();
     throw error;
   }
@@ -306,7 +310,6 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
 
   let unhook: (() => void) | undefined;
   let stopInterception: (() => void) | undefined;
-  const restoreEnv = pointEnvironmentAt(url);
 
   const session: Session = {
     url,

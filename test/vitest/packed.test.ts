@@ -80,8 +80,10 @@ describe.concurrent('the packed package in a fresh project', () => {
       writeFiveMinuteExample(readme);
 
       const vitestBin = join(dir, 'node_modules/vitest/vitest.mjs');
+      // A generous test timeout: a fresh worker's first mock change loads the control checks (zod), seconds on a loaded machine.
+      const args = (pool: string) => [`--pool=${pool}`, '--testTimeout=30000'];
       for (const pool of ['forks', 'threads']) {
-        const result: VitestRun = await runVitest(dir, [`--pool=${pool}`], { timeoutMs: 120_000 });
+        const result: VitestRun = await runVitest(dir, args(pool), { timeoutMs: 300_000 });
         expect(result.output).toContain(`RUN  v${major}.`);
         const failed = result.tests.filter((t) => t.status !== 'passed');
         expect(failed.map((t) => `${pool}: ${t.fullName}: ${t.failureMessages.join('\n')}`), result.output).toEqual([]);
@@ -92,10 +94,10 @@ describe.concurrent('the packed package in a fresh project', () => {
         }
         expect(result.code).toBe(0);
 
-        const five = await runVitest(readme, [`--pool=${pool}`], { timeoutMs: 120_000, vitestBin });
+        const five = await runVitest(readme, args(pool), { timeoutMs: 300_000, vitestBin });
         expect(five.tests.map((t) => `${t.status}: ${t.title}`), five.output).toEqual(['passed: debugs code', 'passed: a test can change the mock, for itself only']);
       }
-    }, 600_000);
+    }, 1_500_000);
   }
 });
 
