@@ -5,6 +5,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { inspect } from 'node:util';
 import type { AddressInfo } from 'node:net';
+import { cassettesEnabled } from '../cassettes/enabled.ts';
 import type { Cassettes } from '../cassettes/setup.ts';
 import type { Config } from '../config/load.ts';
 import { createMemoryCallLog } from '../logs/memory-store.ts';
@@ -111,6 +112,12 @@ export function createProxyParts(options: ProxyOptions, access?: AccessOptions) 
 
 /** Starts a proxy and resolves once it is listening. */
 export async function startProxy(options: ProxyOptions): Promise<TokenPakProxy> {
+  // A config that records or replays gets its cassettes here unless the caller built them
+  // (the CLI does, for --record/--replay); loaded only then, so other proxies never pay for them.
+  if (!options.cassettes && cassettesEnabled(options.config)) {
+    const cassettes = (await import('../cassettes/setup.ts')).createCassettes(options.config);
+    if (cassettes) options = { ...options, cassettes };
+  }
   const host = options.host ?? options.config.server.host;
   checkExposure(options.config, host);
   const parts = createProxyParts(options, { bindHost: host });

@@ -265,3 +265,22 @@ describe('timing', () => {
     }
   });
 });
+
+describe('startProxy', () => {
+  it('records and replays from the config alone, as the README\'s Vitest global setup does', async () => {
+    const { startProxy } = await import('../../src/server/proxy.ts');
+    const recordConfig = realConfig(urlsOf(openai, anthropic), { mode: 'record', dir: scratch.dir });
+    const recorder = await startProxy({ config: recordConfig, port: 0, host: '127.0.0.1' });
+    const live = await post(`${recorder.url}/v1/chat/completions`, openaiBody('from the config'));
+    await recorder.close();
+    await Promise.all([openai.close(), anthropic.close()]);
+    const replayer = await startProxy({ config: realConfig(urlsOf(openai, anthropic), { mode: 'replay', dir: scratch.dir, timing: 'instant' }), port: 0, host: '127.0.0.1' });
+    try {
+      const replayed = await post(`${replayer.url}/v1/chat/completions`, openaiBody('from the config'));
+      expect(replayed.status).toBe(200);
+      expect(JSON.parse(replayed.text).choices[0].message.content).toBe(JSON.parse(live.text).choices[0].message.content);
+    } finally {
+      await replayer.close();
+    }
+  });
+});
