@@ -97,11 +97,19 @@ export class TokenPakError extends Error {
     return this.message.slice(PREFIX.length);
   }
 
-  /** True for any TokenPak error, also across bundled copies of this module. */
+  /**
+   * True for any TokenPak error, also across bundled copies of this module (two installed
+   * versions, or `tokenpak` and `tokenpak/vitest` loaded from different builds), where
+   * `instanceof` fails: every copy brands its errors with the same registered symbol.
+   */
   static is(value: unknown): value is TokenPakError {
-    return value instanceof TokenPakError;
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 }
+
+/** The brand {@link TokenPakError.is} looks for; `Symbol.for` gives every copy of this module the same symbol. */
+const BRAND = Symbol.for('tokenpak.error');
+Object.defineProperty(TokenPakError.prototype, BRAND, { value: true });
 
 /** One problem found in a config file, located by key path and position. */
 export interface ConfigIssue {
