@@ -11,7 +11,7 @@ import type { AttemptRecord } from '../logs/types.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
 import { encodeSSE } from './sse.ts';
 import type { WireFormat } from './types.ts';
-import { metadataOf, retryHeaders } from './wire-utils.ts';
+import { bracketPath, firstProblem, metadataOf, retryHeaders } from './wire-utils.ts';
 
 const ROLES = ['user', 'assistant', 'system'] as const;
 
@@ -47,23 +47,18 @@ const requestSchema = z.strictObject({
 
 type TokenPakRequest = z.output<typeof requestSchema>;
 
-/** `messages[0].role`-style path for messages. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const segment of path) out += typeof segment === 'number' ? `[${segment}]` : out ? `.${String(segment)}` : String(segment);
-  return out;
-}
-
-/** A RequestError from the first zod issue, with did-you-mean for unknown keys. */
-export function requestErrorFromZod(error: z.ZodError, knownKeys: readonly string[], example: string): RequestError {
-  const issue = error.issues[0]!;
-  const where = formatPath(issue.path);
-  if (issue.code === 'unrecognized_keys') {
-    const key = issue.keys[0]!;
-    const field = where ? `${where}.${key}` : key;
-    return new RequestError(`Unknown field "${field}".${where ? '' : didYouMean(key, knownKeys)} ${example}`);
+/**
+ * A RequestError from the first zod issue, located as the OpenAI formats locate theirs
+ * (`messages[0].role`), with did-you-mean for unknown top-level keys. The schema's own
+ * messages say what is wrong, so they are kept as written.
+ */
+function requestErrorFromZod(error: z.ZodError, body: unknown, knownKeys: readonly string[], example: string): RequestError {
+  const problem = firstProblem(error, body, bracketPath);
+  if (problem.kind === 'unknown-key') {
+    const topLevel = problem.param === problem.key;
+    return new RequestError(`Unknown field "${problem.param}".${topLevel ? didYouMean(problem.key!, knownKeys) : ''} ${example}`);
   }
-  return new RequestError(`${where || 'Request body'}: ${issue.message.replace(/^Invalid input: /, '')}.`);
+  return new RequestError(`${problem.param || 'Request body'}: ${error.issues[0]!.message.replace(/^Invalid input: /, '')}.`);
 }
 
 const EXAMPLE = 'Send {"model": "gpt-4", "messages": [{"role": "user", "content": "Hello"}]}.';
@@ -125,7 +120,7 @@ export const tokenpakFormat: WireFormat = {
       throw new RequestError(`The request body must be a JSON object. ${EXAMPLE}`);
     }
     const parsed = requestSchema.safeParse(body);
-    if (!parsed.success) throw requestErrorFromZod(parsed.error, Object.keys(requestSchema.shape), EXAMPLE);
+    if (!parsed.success) throw requestErrorFromZod(parsed.error, body, Object.keys(requestSchema.shape), EXAMPLE);
     return { request: toCanonical(parsed.data), stream: parsed.data.stream === true };
   },
 
