@@ -3,7 +3,6 @@
  * Stores (memory, SQLite, PostgreSQL) meet one interface and pass one shared
  * contract suite (`test/logs/store-contract.ts`).
  */
-import type { ProviderType } from '../config/schema.ts';
 
 /** The chat wire format a client spoke. */
 export type ClientFormat = 'tokenpak' | 'openai-chat' | 'openai-responses' | 'anthropic-messages';
@@ -15,7 +14,8 @@ export type CallFormat = ClientFormat | 'openai-embeddings';
 export interface AttemptRecord {
   /** Configured provider name. */
   provider: string;
-  providerType: ProviderType;
+  /** The provider's kind (`mock`, `openai`, `anthropic`, or a custom provider's own). */
+  providerType: string;
   /** Model name sent upstream. */
   model: string;
   outcome: 'ok' | 'error';

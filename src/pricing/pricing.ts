@@ -12,7 +12,6 @@
  * `tokenpak validate-config` warns about every route that can reach it.
  */
 import type { Usage } from '../canonical/types.ts';
-import type { ProviderType } from '../config/schema.ts';
 
 /** Price of one model, in US cents per million tokens. */
 export interface ModelPrice {
@@ -26,7 +25,7 @@ export interface ModelPrice {
 export type PriceTable = Readonly<Record<string, ModelPrice>>;
 
 /** Computes the cost of a call, or `null` when the model's price is unknown. */
-export type Pricer = (providerType: ProviderType, model: string, usage: Usage) => number | null;
+export type Pricer = (providerType: string, model: string, usage: Usage) => number | null;
 
 /** A pricer over the built-in table with `overrides` (the config's `pricing:`) on top. */
 export function createPricer(overrides: PriceTable = {}, builtIn: PriceTable = BUILT_IN_PRICES): Pricer {

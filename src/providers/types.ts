@@ -5,7 +5,7 @@
  * object, or the client's wire format.
  */
 import type { ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, RequestHeaders, StreamEvent } from '../canonical/types.ts';
-import type { ProviderType } from '../config/schema.ts';
+import type { ProviderType as BuiltInProviderType } from '../config/schema.ts';
 import type { TokenPakError } from '../errors.ts';
 
 /** Per-call options. */
@@ -33,8 +33,12 @@ export interface CallOptions {
 export interface Provider {
   /** The provider's name in the config (`providers.<name>`). */
   readonly name: string;
-  /** Its kind. */
-  readonly type: ProviderType;
+  /**
+   * Its kind: `mock`, `openai` and `anthropic` are built in; a provider of your own names
+   * its own (`type: custom` in the config, see {@link ProviderFactory}). Shown in the call
+   * log as `providerType`, and used to look up prices.
+   */
+  readonly type: BuiltInProviderType | (string & {});
   /**
    * One complete answer. `request.model` is the upstream model name. Failures
    * reject with a `ProviderError` whose `retryable` tells the router whether
