@@ -10,7 +10,7 @@ export { checkConfig, type ConfigCheck, type ConfigFinding, type DeployEnv } fro
 export type * from './providers/types.ts';
 export { createMockProvider, type MockCall, type MockFailure, type MockProvider, type MockRuntimeSettings } from './providers/mock/mock-provider.ts';
 export type { MockAnswer, MockAnswers, MockRuleInput } from './providers/mock/answers.ts';
-export { createProvider, createProviders, type ProviderFactory } from './providers/registry.ts';
+export { createProvider, createProviders, withCustomProviders, type ProviderFactory } from './providers/registry.ts';
 export { createRouter, type RouteContext, type Router } from './router/router.ts';
 export type { RouteOutcome, RoutedResponse, RoutedStream } from './canonical/outcome.ts';
 export type * from './logs/types.ts';

@@ -16,6 +16,6 @@ export interface CassetteOverrides {
 export function cassettesEnabled(config: Config, overrides: CassetteOverrides = {}): boolean {
   if (overrides.mode) return true;
   if (config.cassettes.mode !== 'off') return true;
-  return Object.values(config.providers).some((p) => p.enabled && p.type !== 'mock' && p.cassettes && p.cassettes.mode !== 'off');
+  return Object.values(config.providers).some((p) => p.enabled && p.type !== 'mock' && p.type !== 'custom' && p.cassettes && p.cassettes.mode !== 'off');
 }
 

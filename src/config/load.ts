@@ -164,7 +164,7 @@ function secretsOf(config: ParsedConfig, fromEnv: ConfigSource['fromEnv']): stri
     if (path[0] === 'providers' || (path[0] === 'server' && path[1] === 'auth') || (path[0] === 'logs' && path[1] === 'url')) found.add(value);
   }
   for (const provider of Object.values(config.providers)) {
-    if (provider.type !== 'mock' && provider.api_key) found.add(provider.api_key);
+    if ('api_key' in provider && provider.api_key) found.add(provider.api_key);
     for (const [name, value] of Object.entries(provider.headers ?? {})) if (CREDENTIAL_HEADER.test(name)) found.add(value);
   }
   for (const key of config.server.auth?.keys ?? []) found.add(typeof key === 'string' ? key : key.key);
@@ -271,7 +271,7 @@ function resolveRoutes(config: ParsedConfig, locate: Locate): { models: Record<s
   if (routeNames.length === 0) issues.push({ ...locate(['models']), message: 'no models: add at least one route (for example `gpt-4: {provider: mock}`)' });
 
   for (const [name, provider] of Object.entries(config.providers)) {
-    if (!provider.enabled || provider.type === 'mock') continue;
+    if (!provider.enabled || provider.type === 'mock' || provider.type === 'custom') continue;
     if (!provider.api_key && provider.base_url === undefined) {
       const variable = provider.type === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY';
       issues.push({

@@ -325,8 +325,21 @@ export const anthropicProviderSchema = z.strictObject({
   default_max_tokens: z.int().min(1).default(4096),
 });
 
-export const providerSchema = z.discriminatedUnion('type', [mockProviderSchema, openaiProviderSchema, anthropicProviderSchema], {
-  error: 'type must be one of "mock", "openai" or "anthropic"',
+/**
+ * A provider of your own: its implementation is passed to `startProxy({ providers })` (or
+ * built by your `providerFactory`); the config names it, routes to it, and may give it
+ * `options`, which TokenPak passes on unread.
+ */
+export const customProviderSchema = z.strictObject({
+  type: z.literal('custom'),
+  /** `enabled`, and `timeout_ms`, `base_url` and `headers` for your factory to use if it wants them. */
+  ...providerCommon,
+  /** Anything else your provider's factory reads. */
+  options: z.record(z.string(), z.unknown()).default({}),
+});
+
+export const providerSchema = z.discriminatedUnion('type', [mockProviderSchema, openaiProviderSchema, anthropicProviderSchema, customProviderSchema], {
+  error: 'type must be one of "mock", "openai", "anthropic" or "custom"',
 });
 
 const oneOrMany = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
@@ -527,6 +540,7 @@ export type ProviderSettings = z.output<typeof providerSchema>;
 export type MockProviderSettings = z.output<typeof mockProviderSchema>;
 export type OpenAIProviderSettings = z.output<typeof openaiProviderSchema>;
 export type AnthropicProviderSettings = z.output<typeof anthropicProviderSchema>;
+export type CustomProviderSettings = z.output<typeof customProviderSchema>;
 export type CassettesSettings = z.output<typeof cassettesSchema>;
 export type RouteSettings = z.output<typeof routeSchema>;
 export type ModelResponses = z.output<typeof modelResponsesSchema>;

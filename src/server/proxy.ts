@@ -12,7 +12,7 @@ import { createMemoryCallLog } from '../logs/memory-store.ts';
 import type { CallLogStore } from '../logs/types.ts';
 import { createPricer } from '../pricing/pricing.ts';
 import { createRedactor } from '../util/redact.ts';
-import { createProviders, type ProviderFactory } from '../providers/registry.ts';
+import { createProviders, withCustomProviders, type ProviderFactory } from '../providers/registry.ts';
 import { scrubProvider } from '../providers/scrub.ts';
 import type { Provider } from '../providers/types.ts';
 import { createRouter, type Router } from '../router/router.ts';
@@ -30,6 +30,11 @@ export interface ProxyOptions {
   log?: CallLogStore;
   /** Builds providers (default: the built-in ones). */
   providerFactory?: ProviderFactory;
+  /**
+   * Providers of your own, by configured name: the config declares each as `type: custom`
+   * and routes to it like any other. They take precedence over `providerFactory`.
+   */
+  providers?: Readonly<Record<string, Provider>>;
   /** Receives TokenPak's own errors (500s); default: printed to stderr. */
   onInternalError?: (error: unknown) => void;
   /** Receives one line per client that left before its request was read; default: printed to stderr. */
@@ -85,8 +90,9 @@ export function createProxyParts(options: ProxyOptions, access?: AccessOptions) 
   const { config } = options;
   const log = options.log ?? createMemoryCallLog({ maxRows: config.logs.max_rows });
   const scrub = { secrets: config.secrets, stripPrompt: !config.logs.capture_bodies };
+  const factory = options.cassettes?.providerFactory ?? options.providerFactory;
   const providers = new Map(
-    [...createProviders(config, options.cassettes?.providerFactory ?? options.providerFactory)].map(([name, provider]) => [
+    [...createProviders(config, options.providers ? withCustomProviders(options.providers, factory) : factory)].map(([name, provider]) => [
       name,
       provider.type === 'mock' ? provider : scrubProvider(provider, scrub),
     ]),

@@ -116,7 +116,7 @@ export function prepareConfig(
 ): Config {
   const providers: Record<string, ProviderSettings> = {};
   for (const [name, settings] of Object.entries(config.providers)) {
-    if (settings.type === 'mock' || !settings.enabled) {
+    if (settings.type === 'mock' || settings.type === 'custom' || !settings.enabled) {
       providers[name] = settings;
       continue;
     }
