@@ -13,8 +13,8 @@ import {
   CALL_COLUMNS,
   callValues,
   createRetention,
-  queryCalls,
-  queryStats,
+  sqlReaders,
+  storeError,
   SCHEMA_VERSION,
   type Dialect,
   type SqlValue,
@@ -79,9 +79,6 @@ export function redactUrl(url: string): string {
   }
 }
 
-function storeError(message: string, cause?: unknown): TokenPakError {
-  return new TokenPakError('log_store_error', message, cause === undefined ? {} : { cause });
-}
 
 async function loadPg(): Promise<typeof import('pg')> {
   try {
@@ -229,7 +226,6 @@ export async function openPostgresCallLog(options: PostgresCallLogOptions): Prom
   const retention = createRetention(dialect, options, { rows, remove, active: () => !readOnly && open });
   if (!readOnly) retention.start(warn);
 
-  const closedError = () => storeError('The call log is closed.');
 
   return {
     target,
@@ -238,14 +234,7 @@ export async function openPostgresCallLog(options: PostgresCallLogOptions): Prom
       if (writer && open) writer.append(record);
       else if (!readOnly) warn(`a call that ended after the log closed was not recorded (request ${record.id})`);
     },
-    async query(query = {}) {
-      if (!open) throw closedError();
-      return queryCalls(dialect, rows, (seqs) => seqs, query);
-    },
-    async stats(query = {}) {
-      if (!open) throw closedError();
-      return queryStats(dialect, rows, query);
-    },
+    ...sqlReaders(dialect, rows, (seqs) => seqs, () => open),
     prune: retention.prune,
     async flush() {
       await writer?.flush();

@@ -11,7 +11,8 @@
  * is what answers `tokenpak logs --provider X` on millions of calls.
  */
 import { roundCents } from './stats.ts';
-import type { AttemptRecord, CallQuery, CallRecord, CallStats, StatsQuery, StatsRow } from './types.ts';
+import { TokenPakError } from '../errors.ts';
+import type { AttemptRecord, CallLogStore, CallQuery, CallRecord, CallStats, StatsQuery, StatsRow } from './types.ts';
 
 /** The current layout. Bump it with a migration in both stores. */
 export const SCHEMA_VERSION = 2;
@@ -296,6 +297,29 @@ export async function queryCalls(d: Dialect, rows: RunRows, seqList: (seqs: unkn
   if (calls.length === 0) return [];
   const attempts = await rows(selectAttempts(d), [seqList(calls.map((r) => r.seq))]);
   return assembleCalls(calls, attempts);
+}
+
+/** A failure of the call log itself (`log_store_error`). */
+export function storeError(message: string, cause?: unknown): TokenPakError {
+  return new TokenPakError('log_store_error', message, cause === undefined ? {} : { cause });
+}
+
+/**
+ * The read side every SQL store offers, the same for SQLite and PostgreSQL: `query` and
+ * `stats`, refused once the store is closed.
+ */
+export function sqlReaders(d: Dialect, rows: RunRows, seqList: (seqs: unknown[]) => unknown, isOpen: () => boolean): Pick<CallLogStore, 'query' | 'stats'> {
+  const closed = () => storeError('The call log is closed.');
+  return {
+    async query(query = {}) {
+      if (!isOpen()) throw closed();
+      return queryCalls(d, rows, seqList, query);
+    },
+    async stats(query = {}) {
+      if (!isOpen()) throw closed();
+      return queryStats(d, rows, query);
+    },
+  };
 }
 
 /** The stats of a query: total, by provider and by requested model. */

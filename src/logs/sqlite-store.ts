@@ -15,8 +15,8 @@ import {
   CALL_COLUMNS,
   callValues,
   createRetention,
-  queryCalls,
-  queryStats,
+  sqlReaders,
+  storeError,
   SCHEMA_VERSION,
   type Dialect,
 } from './sql.ts';
@@ -123,9 +123,6 @@ function makePrivate(path: string): void {
   }
 }
 
-function storeError(message: string, cause?: unknown): TokenPakError {
-  return new TokenPakError('log_store_error', message, cause === undefined ? {} : { cause });
-}
 
 /** Opens (and, for writing, creates or migrates) a SQLite call log. */
 export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog {
@@ -226,7 +223,6 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
   });
   if (!readOnly) retention.start(warn);
 
-  const closedError = () => storeError('The call log is closed.');
 
   return {
     path,
@@ -246,14 +242,7 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
         }
       }
     },
-    async query(query = {}) {
-      if (!open) throw closedError();
-      return queryCalls(dialect, all, JSON.stringify, query);
-    },
-    async stats(query = {}) {
-      if (!open) throw closedError();
-      return queryStats(dialect, all, query);
-    },
+    ...sqlReaders(dialect, all, JSON.stringify, () => open),
     prune: retention.prune,
     async flush() {
       await writer?.flush();
