@@ -263,6 +263,12 @@ const httpProviderCommon = {
   cassettes: cassettesSchema.optional(),
   /** Longest wait before a retry; a longer `retry-after` is not waited for (the router falls back at once). */
   retry_max_ms: nonNegativeInt.default(8_000),
+  /**
+   * Largest answer read from the upstream, in bytes (a whole JSON answer, or
+   * all of a stream); past it the answer is dropped and the client gets 502.
+   * Default 32 MiB, far above any text answer.
+   */
+  max_response_bytes: z.int().min(1).default(32 * 1024 * 1024),
 };
 
 /** The mock provider: canned, deterministic answers with simulated latency and failures. */

@@ -35,6 +35,7 @@ export function createAnthropicProvider(name: string, settings: AnthropicProvide
     secrets,
     timeouts: timeoutsOf(settings),
     retry: retryOf(settings),
+    maxResponseBytes: settings.max_response_bytes,
     ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
     errorMessage: anthropicErrorMessage,
   });

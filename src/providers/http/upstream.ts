@@ -39,6 +39,8 @@ export interface UpstreamOptions {
   secrets: readonly string[];
   timeouts: UpstreamTimeouts;
   retry: RetryPolicy;
+  /** Largest answer read, in bytes (default 32 MiB); past it the call fails with a 502 `provider_error`. */
+  maxResponseBytes?: number;
   /** An undici dispatcher to send through instead of a Pool of our own (tests, proxies). Not closed by {@link Upstream.close}. */
   dispatcher?: Dispatcher;
   /** The human-readable message of an error response body, in the upstream's own format. */
@@ -74,6 +76,22 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const { provider, label, timeouts, retry } = options;
   const who = `${label} provider "${provider}"`;
   const clean = (text: string) => redact(text, options.secrets);
+  const maxBytes = options.maxResponseBytes ?? 32 * 1024 * 1024;
+  const tooLarge = () =>
+    new ProviderError('provider_error', `${who} sent an answer larger than ${maxBytes} bytes (providers.${provider}.max_response_bytes); it was dropped. Raise max_response_bytes if answers this large are expected.`, {
+      provider,
+      status: 502,
+      retryable: false,
+    });
+  /** The body's chunks, failing once they add up to more than the limit (the connection is then closed). */
+  async function* bounded(body: AsyncIterable<unknown>): AsyncGenerator<Uint8Array> {
+    let size = 0;
+    for await (const chunk of body) {
+      size += (chunk as Uint8Array).byteLength;
+      if (size > maxBytes) throw tooLarge();
+      yield chunk as Uint8Array;
+    }
+  }
 
   // undici is loaded on the first upstream call, not at import: a mock-only
   // proxy (and every Vitest test file) never pays for it.
@@ -229,8 +247,11 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         async json() {
           let text: string;
           try {
-            text = await body.text();
+            const chunks: Uint8Array[] = [];
+            for await (const chunk of bounded(body)) chunks.push(chunk);
+            text = Buffer.concat(chunks).toString('utf8');
           } catch (error) {
+            body.destroy();
             throw failure(error, call, scope, tries, 'body');
           } finally {
             scope.dispose();
@@ -243,7 +264,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         },
         async *events() {
           try {
-            yield* parseSSE(body);
+            yield* parseSSE(bounded(body));
           } catch (error) {
             throw failure(error, call, scope, tries, 'body');
           } finally {

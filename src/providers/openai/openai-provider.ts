@@ -31,6 +31,7 @@ export function createOpenAIProvider(name: string, settings: OpenAIProviderSetti
     secrets,
     timeouts: timeoutsOf(settings),
     retry: retryOf(settings),
+    maxResponseBytes: settings.max_response_bytes,
     ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
     errorMessage: openaiErrorMessage,
   });
