@@ -3,6 +3,7 @@
  * (with when each arrived) and spelling an event back to the same bytes.
  * Parsing events into fields for the providers stays with `parseSSE`.
  */
+import { sseField } from '../formats/sse.ts';
 import type { RecordedEvent } from './types.ts';
 
 /** A piece of a response body and when it arrived (ms from the request's start). */
@@ -42,10 +43,7 @@ export function recordedEvent(at: number, raw: string): RecordedEvent {
   const data: string[] = [];
   for (const line of raw.split(/\r\n|\r|\n/)) {
     if (line === '' || line.startsWith(':')) continue;
-    const colon = line.indexOf(':');
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
+    const [field, value] = sseField(line);
     if (field === 'event') event = value;
     else if (field === 'data') data.push(value);
   }

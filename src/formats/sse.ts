@@ -46,6 +46,14 @@ export interface ParsedSSE {
   retry?: number;
 }
 
+/** The field name and value of one SSE line (`data: x` → `['data', 'x']`; one leading space of the value is not part of it). */
+export function sseField(line: string): [field: string, value: string] {
+  const colon = line.indexOf(':');
+  if (colon === -1) return [line, ''];
+  const value = line.slice(colon + 1);
+  return [line.slice(0, colon), value.startsWith(' ') ? value.slice(1) : value];
+}
+
 /**
  * Parses an SSE byte stream into events (comments and empty events are
  * skipped; an event not ended by a blank line when the stream ends is dropped).
@@ -71,10 +79,7 @@ export async function* parseSSE(body: AsyncIterable<Uint8Array | string>): Async
       return;
     }
     if (line.startsWith(':')) return;
-    const colon = line.indexOf(':');
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
+    const [field, value] = sseField(line);
     if (field === 'event') event = value;
     else if (field === 'data') data.push(value);
     else if (field === 'id' && !value.includes('\0')) id = value;

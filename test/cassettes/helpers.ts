@@ -11,7 +11,8 @@ import type { ReplayTiming } from '../../src/cassettes/types.ts';
 import { defineConfig, type Config } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { startProxy, type TokenPakProxy } from '../../src/server/proxy.ts';
-import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type FakeUpstream } from '../support/fake-upstream.ts';
+import { afterEach, beforeEach } from 'vitest';
+import { createFakeAnthropic, createFakeOpenAI, FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type FakeUpstream } from '../support/fake-upstream.ts';
 
 export function tempDir(): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'tokenpak-cassettes-'));
@@ -74,4 +75,19 @@ export async function post(url: string, body: unknown, headers: Record<string, s
 /** The text of an SSE body's events, split at blank lines. */
 export function sseEvents(text: string): string[] {
   return text.split(/(?<=\n\n)/).filter((e) => e.trim() !== '');
+}
+
+/** Fresh fake OpenAI and Anthropic APIs and a scratch folder for each test of the file. */
+export function useFakes() {
+  const state = {} as { openai: FakeUpstream; anthropic: FakeUpstream; scratch: ReturnType<typeof tempDir> };
+  beforeEach(async () => {
+    state.openai = await createFakeOpenAI();
+    state.anthropic = await createFakeAnthropic();
+    state.scratch = tempDir();
+  });
+  afterEach(async () => {
+    await Promise.all([state.openai.close(), state.anthropic.close()]);
+    state.scratch.remove();
+  });
+  return state;
 }

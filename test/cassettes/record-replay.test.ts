@@ -5,23 +5,15 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createFakeAnthropic, createFakeOpenAI, fixture, replies, type FakeUpstream } from '../support/fake-upstream.ts';
-import { anthropicBody, openaiBody, post, proxyWith, realConfig, sseEvents, tempDir, urlsOf } from './helpers.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { fixture, replies, type FakeUpstream } from '../support/fake-upstream.ts';
+import { anthropicBody, openaiBody, post, proxyWith, realConfig, sseEvents, tempDir, urlsOf, useFakes } from './helpers.ts';
 
+const fakes = useFakes();
 let openai: FakeUpstream;
 let anthropic: FakeUpstream;
 let scratch: ReturnType<typeof tempDir>;
-
-beforeEach(async () => {
-  openai = await createFakeOpenAI();
-  anthropic = await createFakeAnthropic();
-  scratch = tempDir();
-});
-afterEach(async () => {
-  await Promise.all([openai.close(), anthropic.close()]);
-  scratch.remove();
-});
+beforeEach(() => ({ openai, anthropic, scratch } = fakes));
 
 /** Records the given requests through a proxy, then stops the fakes: from here on nothing answers but the cassettes. */
 async function record(requests: Array<() => Promise<unknown>> | ((url: string) => Promise<unknown>)[]) {

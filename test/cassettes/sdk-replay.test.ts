@@ -5,22 +5,15 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { createFakeAnthropic, createFakeOpenAI, replies, type FakeUpstream } from '../support/fake-upstream.ts';
-import { proxyWith, realConfig, tempDir, urlsOf } from './helpers.ts';
+import { beforeEach, expect, it } from 'vitest';
+import { replies, type FakeUpstream } from '../support/fake-upstream.ts';
+import { proxyWith, realConfig, tempDir, urlsOf, useFakes } from './helpers.ts';
 
+const fakes = useFakes();
 let openai: FakeUpstream;
 let anthropic: FakeUpstream;
 let scratch: ReturnType<typeof tempDir>;
-beforeEach(async () => {
-  openai = await createFakeOpenAI();
-  anthropic = await createFakeAnthropic();
-  scratch = tempDir();
-});
-afterEach(async () => {
-  await Promise.all([openai.close(), anthropic.close()]);
-  scratch.remove();
-});
+beforeEach(() => ({ openai, anthropic, scratch } = fakes));
 
 async function twice<T>(run: (baseUrl: string) => Promise<T>): Promise<{ recorded: T; replayed: T }> {
   const recorder = await proxyWith(realConfig(urlsOf(openai, anthropic), { mode: 'record', dir: scratch.dir }));

@@ -4,26 +4,19 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import { defineConfig } from '../../src/config/load.ts';
-import { createFakeAnthropic, createFakeOpenAI, FAKE_OPENAI_KEY, replies, type FakeUpstream } from '../support/fake-upstream.ts';
-import { openaiBody, post, proxyWith, sseEvents, tempDir } from './helpers.ts';
+import { FAKE_OPENAI_KEY, replies, type FakeUpstream } from '../support/fake-upstream.ts';
+import { openaiBody, post, proxyWith, sseEvents, tempDir, useFakes } from './helpers.ts';
 
 const HEADER_SECRET = 'azure-secret-Zq81xVb44Lm';
 const ACCOUNT = 'acct_12345678';
 
+const fakes = useFakes();
 let openai: FakeUpstream;
 let anthropic: FakeUpstream;
 let scratch: ReturnType<typeof tempDir>;
-beforeEach(async () => {
-  openai = await createFakeOpenAI();
-  anthropic = await createFakeAnthropic();
-  scratch = tempDir();
-});
-afterEach(async () => {
-  await Promise.all([openai.close(), anthropic.close()]);
-  scratch.remove();
-});
+beforeEach(() => ({ openai, anthropic, scratch } = fakes));
 
 const chunk = (content: string, extra: Record<string, unknown> = {}) =>
   `data: ${JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4', choices: [{ index: 0, delta: { content }, finish_reason: null }], ...extra })}\n\n`;
@@ -83,6 +76,7 @@ it('keeps keys, header secrets and echoed secrets out, and redacts a pattern spl
   expect(text).not.toContain(FAKE_OPENAI_KEY.slice(20));
   expect(text).not.toContain(HEADER_SECRET);
   expect(text).not.toContain('acct_1234');
+  expect(text).not.toContain(ACCOUNT);
   expect(text).not.toMatch(/authorization|x-api-key|x-azure-key/i);
   expect(text).toContain('[REDACTED]');
 
