@@ -8,7 +8,7 @@
  * `pool: 'threads'`. Every child process has a time limit.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,9 +75,11 @@ describe.concurrent('the packed package in a fresh project', () => {
       // The example type-checks against the published types (matchers, fixture, handle).
       await run(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', dir], dir, 120_000);
 
-      // The README's five-minute example, from its code blocks, in a project of its own next to the app.
-      const readme = join(dir, 'readme');
+      // The README's five-minute example, from its code blocks, in a project of its own beside the app
+      // (outside it, or the app's run would pick up its test), sharing the app's node_modules.
+      const readme = join(work, `vitest-${major}-readme`);
       writeFiveMinuteExample(readme);
+      symlinkSync(join(dir, 'node_modules'), join(readme, 'node_modules'));
 
       const vitestBin = join(dir, 'node_modules/vitest/vitest.mjs');
       // A generous test timeout: a fresh worker's first mock change loads the control checks (zod), seconds on a loaded machine.
