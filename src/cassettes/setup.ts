@@ -4,7 +4,7 @@
  * real provider given a dispatcher onto its set.
  */
 import type { Config } from '../config/load.ts';
-import type { CassettesSettings, ProviderSettings } from '../config/schema.ts';
+import type { CassettesSettings } from '../config/schema.ts';
 import { createAnthropicProvider } from '../providers/anthropic/anthropic-provider.ts';
 import { createOpenAIProvider } from '../providers/openai/openai-provider.ts';
 import { createProvider, type ProviderFactory } from '../providers/registry.ts';
@@ -42,7 +42,7 @@ export function createCassettes(
 ): Cassettes | undefined {
   const overrides = options.overrides ?? {};
   if (!cassettesEnabled(config, overrides)) return undefined;
-  const secrets = configuredSecrets(config);
+  const secrets = config.secrets;
   const sets = new Map<string, CassetteSet>();
   const setFor = (settings: CassettesSettings): CassetteSet | undefined => {
     const mode = settings === config.cassettes ? (overrides.mode ?? settings.mode) : settings.mode;
@@ -112,14 +112,4 @@ export function createCassettes(
       return usage;
     },
   };
-}
-
-/** Every value in the config that must never be written down: API keys and header values. */
-export function configuredSecrets(config: Config): string[] {
-  const secrets: string[] = [];
-  for (const settings of Object.values(config.providers) as ProviderSettings[]) {
-    if ('api_key' in settings && settings.api_key) secrets.push(settings.api_key);
-    for (const value of Object.values(settings.headers ?? {})) secrets.push(value);
-  }
-  return secrets;
 }
