@@ -140,7 +140,7 @@ function resolveSource(source: ConfigSource, file: string, replay = false): Conf
   if (issues.length > 0 || !parsed.success) throw new ConfigError(file, sortIssues(issues));
 
   const config = parsed.data;
-  const semantic = resolveRoutes(config, locate);
+  const semantic = resolveRoutes(config, locate, replay);
   semantic.issues.push(...checkClientKeys(config, locate));
   if (semantic.issues.length > 0) throw new ConfigError(file, sortIssues(semantic.issues));
   return {
@@ -263,7 +263,7 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 /** Works out each route's chain and checks what the schema cannot. */
-function resolveRoutes(config: ParsedConfig, locate: Locate): { models: Record<string, ResolvedRoute>; issues: ConfigIssue[] } {
+function resolveRoutes(config: ParsedConfig, locate: Locate, replayAll = false): { models: Record<string, ResolvedRoute>; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
   const providerNames = Object.keys(config.providers);
   const routeNames = Object.keys(config.models);
@@ -272,7 +272,9 @@ function resolveRoutes(config: ParsedConfig, locate: Locate): { models: Record<s
 
   for (const [name, provider] of Object.entries(config.providers)) {
     if (!provider.enabled || provider.type === 'mock' || provider.type === 'custom') continue;
-    if (!provider.api_key && provider.base_url === undefined) {
+    // A provider that only replays cassettes never sends a key.
+    const replaying = (provider.cassettes?.mode ?? (replayAll ? 'replay' : config.cassettes.mode)) === 'replay';
+    if (!provider.api_key && provider.base_url === undefined && !replaying) {
       const variable = provider.type === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY';
       issues.push({
         ...locate(['providers', name]),
