@@ -53,7 +53,7 @@ describe('config schema: unknown keys', () => {
 
 describe('config schema: invalid values', () => {
   const cases: Array<[string, string, string, RegExp]> = [
-    ['provider type', 'providers:\n  m:\n    type: mok\nmodels:\n  a: {provider: m}\n', 'providers.m.type', /unknown type "mok": use one of "mock", "openai", "anthropic"\. Did you mean "mock"\?/],
+    ['provider type', 'providers:\n  m:\n    type: mok\nmodels:\n  a: {provider: m}\n', 'providers.m.type', /unknown type "mok": use one of "mock", "openai", "anthropic", "custom"\. Did you mean "mock"\?/],
     ['failure_rate above 1', `${MOCK_ONLY}    failure_rate: 1.5\n${MODELS}`, 'providers.mock.failure_rate', /must be from 0 to 1/],
     ['failure kind', `${MOCK_ONLY}    failure: slow\n${MODELS}`, 'providers.mock.failure', /must be an HTTP error status from 400 to 599 \(such as 429, 500, 502, 503 or 529\), "timeout" or "disconnect"/],
     ['failure status that is no error', `${MOCK_ONLY}    failure: 302\n${MODELS}`, 'providers.mock.failure', /must be an HTTP error status from 400 to 599/],
