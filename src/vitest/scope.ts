@@ -283,7 +283,12 @@ function instrument(
   return wrapped;
 }
 
-function mockCallOf(detail: AttemptDetail | undefined): { call: MockCall; simulated: boolean; upstreamCalls?: number } | undefined {
+/**
+ * The mock call behind one try of a provider call. A real provider's retries
+ * are tries of one call (one detail) and each has its own attempt record;
+ * try n of a simulated provider is the stand-in's n-th request of that call.
+ */
+function mockCallOf(detail: AttemptDetail | undefined, tryIndex: number): { call: MockCall; simulated: boolean; upstreamCalls?: number } | undefined {
   if (!detail) return undefined;
   if (detail.mock) {
     const call = detail.mock.provider.calls[detail.mock.index];
@@ -292,10 +297,9 @@ function mockCallOf(detail: AttemptDetail | undefined): { call: MockCall; simula
   if (detail.upstream) {
     const { sim, from, to } = detail.upstream;
     const prompt = lastUserText(detail.request);
-    // The stand-in's calls made during this attempt; the last one decided it (a provider may retry upstream).
     const during = sim.mock.calls.slice(from, to ?? sim.mock.calls.length).filter((c) => c.prompt === prompt);
-    const call = during.at(-1);
-    return call ? { call, simulated: true, upstreamCalls: during.length } : undefined;
+    const call = during[tryIndex] ?? during.at(-1);
+    return call ? { call, simulated: true, upstreamCalls: 1 } : undefined;
   }
   return undefined;
 }
@@ -308,10 +312,18 @@ function enrich(record: CallRecord, details: AttemptDetail[], clientRequest: unk
     else byProvider.set(detail.provider, [detail]);
   }
   let answered: AttemptDetail | undefined;
-  const attempts = record.attempts.map((attempt): TokenPakAttempt => {
-    const detail = byProvider.get(attempt.provider)?.shift();
+  let detail: AttemptDetail | undefined;
+  let tryIndex = 0;
+  const attempts = record.attempts.map((attempt, i): TokenPakAttempt => {
+    // A try that waited for a retry is followed by the next try of the same provider call.
+    const previous = record.attempts[i - 1];
+    if (previous && previous.provider === attempt.provider && previous.waitMs !== undefined) tryIndex++;
+    else {
+      detail = byProvider.get(attempt.provider)?.shift();
+      tryIndex = 0;
+    }
     if (attempt.outcome === 'ok') answered = detail;
-    const mockCall = mockCallOf(detail);
+    const mockCall = mockCallOf(detail, tryIndex);
     const enriched: TokenPakAttempt = { ...attempt };
     if (mockCall) {
       if (mockCall.call.source) enriched.source = mockCall.call.source;

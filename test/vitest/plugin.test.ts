@@ -114,10 +114,11 @@ describe('production routing with simulated providers', () => {
 
   it('the transcript marks simulated providers, retries and injected failures', () => {
     const failure = failureOf(result, 'EXPECTED FAIL: the transcript marks simulated providers and injected failures');
-    expect(failure).toMatch(
-      /1\. openai \(simulated\) → gpt-4: ✗ 500 provider_error: OpenAI provider "openai" answered HTTP 500 after 3 tries: .*\(generated answer, injected failure: HTTP 500, 3 requests to the stand-in, \d+ ms\)/,
-    );
-    expect(failure).toMatch(/2\. anthropic \(simulated\) → gpt-4: ✓ 200/);
+    // One line per try: the provider retried twice (max_retries: 2) before the router fell back.
+    expect(failure).toMatch(/1\. openai \(simulated\) → gpt-4: ✗ 500 provider_error: OpenAI provider "openai" answered HTTP 500\. Retrying in \d+ ms\. \(generated answer, injected failure: HTTP 500, \d+ ms\)/);
+    expect(failure).toMatch(/2\. openai \(simulated\) → gpt-4: ✗ 500 .*\(generated answer, injected failure: HTTP 500, \d+ ms\)/);
+    expect(failure).toMatch(/3\. openai \(simulated\) → gpt-4: ✗ 500 provider_error: OpenAI provider "openai" answered HTTP 500 after 3 tries: .*\(generated answer, injected failure: HTTP 500, \d+ ms\)/);
+    expect(failure).toMatch(/4\. anthropic \(simulated\) → gpt-4: ✓ 200/);
     expect(failure).not.toContain('tokenpak-test-key');
   });
 });
