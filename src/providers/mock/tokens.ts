@@ -4,7 +4,9 @@
  * OpenAI-family models (`gpt-*`, `o1`/`o3`/`o4…`, `text-embedding-*`,
  * `chatgpt-*`) are counted with their real tokenizer (gpt-tokenizer:
  * `o200k_base` for gpt-4o, gpt-4.1, gpt-5 and the o-series, `cl100k_base`
- * for gpt-4, gpt-3.5 and the embedding models): text counts are exact. The
+ * for gpt-4, gpt-3.5 and the embedding models): text counts are exact up to
+ * 100,000 characters per text, scaled from those beyond (bounded work for
+ * any prompt a client sends). The
  * tokenizer is loaded on the first request for such a model, once per
  * encoding, so start-up and other models never pay for it ({@link loadTokenizer}).
  *
@@ -48,7 +50,7 @@ export function loadTokenizer(model: string): Promise<void> | undefined {
     const module = encoding === 'o200k_base' ? import('gpt-tokenizer/encoding/o200k_base') : import('gpt-tokenizer/encoding/cl100k_base');
     pending = module.then(
       (tokenizer) => {
-        loaded.set(encoding, (text) => tokenizer.encode(text, { allowedSpecial: 'all' }).length);
+        loaded.set(encoding, (text) => boundedCount((piece) => tokenizer.encode(piece, { allowedSpecial: 'all' }).length, text));
       },
       () => {
         // Without the tokenizer the estimate stands in; counts stay deterministic for this process.
@@ -58,6 +60,35 @@ export function loadTokenizer(model: string): Promise<void> | undefined {
     loading.set(encoding, pending);
   }
   return pending;
+}
+
+// BPE costs the square of an unbroken run's length (80,000 of one letter took 4 s, a 3.9 MB
+// prompt would take hours), and a client chooses the prompt: the tokenizer sees pieces of at
+// most PIECE_CHARS, cut before whitespace where there is some, and at most EXACT_CHARS in all.
+const PIECE_CHARS = 1_000;
+const EXACT_CHARS = 100_000;
+
+/**
+ * Tokens of `text` with bounded work: exact for the first {@link EXACT_CHARS}
+ * characters (counted in pieces; a piece cut inside a run of letters may
+ * differ from the whole by a token), and beyond that the same tokens per
+ * character as the first part.
+ */
+function boundedCount(encode: (piece: string) => number, text: string): number {
+  if (text.length <= PIECE_CHARS) return encode(text);
+  const limit = Math.min(text.length, EXACT_CHARS);
+  let total = 0;
+  for (let start = 0; start < limit; ) {
+    let end = Math.min(start + PIECE_CHARS, limit);
+    if (end < text.length) {
+      // Cut before a space, so a word and its leading space stay one token.
+      const space = text.lastIndexOf(' ', end);
+      if (space > start + PIECE_CHARS / 2) end = space;
+    }
+    total += encode(text.slice(start, end));
+    start = end;
+  }
+  return limit === text.length ? total : Math.ceil((total * text.length) / limit);
 }
 
 /** The estimate: ceil(characters / 4). */
