@@ -177,7 +177,10 @@ describe('scopes', () => {
     expect(body).toContain('data: [DONE]');
     const call = s.calls[0]!;
     expect(call).toMatchObject({ provider: 'anthropic', text: 'from the Anthropic stand-in' });
-    expect(call.attempts[0]).toMatchObject({ provider: 'openai', status: 500, simulated: true, injected: 500, upstreamCalls: 3 });
+    // One attempt record per try: the OpenAI provider tried three times (max_retries: 2), each a request to its stand-in.
+    expect(call.attempts.map((a) => a.provider)).toEqual(['openai', 'openai', 'openai', 'anthropic']);
+    for (const attempt of call.attempts.slice(0, 3)) expect(attempt).toMatchObject({ provider: 'openai', status: 500, simulated: true, injected: 500, upstreamCalls: 1 });
+    expect(call.attempts[3]).toMatchObject({ provider: 'anthropic', outcome: 'ok', simulated: true });
     expect(JSON.stringify(s.calls)).not.toMatch(/sk-test-secret|sk-ant-test-secret/);
     await s.dispose();
     // The stand-in is gone with its scope.
