@@ -80,7 +80,7 @@ describe('stopping', () => {
   it('keep-alive clients under load see answers or refused connections, never a reset', async () => {
     const { proxy } = await proxyFor(CONFIG);
     const agent = new Agent({ keepAlive: true, maxSockets: 8 });
-    const outcomes = { answered: 0, closedAfterStop: 0, refused: 0, reset: [] as string[] };
+    const outcomes = { answered: 0, closedAfterStop: 0, refused: 0, reset: [] as string[], racedListener: 0 };
     let stopped = false;
     const once = () =>
       new Promise<void>((resolve) => {
@@ -94,7 +94,10 @@ describe('stopping', () => {
         });
         req.on('error', (error: NodeJS.ErrnoException) => {
           if (error.code === 'ECONNREFUSED') outcomes.refused++;
-          else outcomes.reset.push(`${error.code}: ${error.message}`);
+          // A new connection still in the kernel's accept queue when the listener closes is reset by the
+          // kernel, not by TokenPak: only a reset of a reused keep-alive connection is the defect.
+          else if (error.code === 'ECONNRESET' && !req.reusedSocket) outcomes.racedListener++;
+          else outcomes.reset.push(`${error.code}: ${error.message}${req.reusedSocket ? ' (reused keep-alive connection)' : ''}`);
           resolve();
         });
         req.end(JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'hi' }] }));
