@@ -18,12 +18,19 @@ export interface ScrubOptions {
   stripPrompt: boolean;
 }
 
+/**
+ * Codes of errors whose text TokenPak writes itself, quoting no upstream: their
+ * prompt lines are what the user needs (a cassette miss shows how the request
+ * differs from the closest recording), so only secrets are removed from them.
+ */
+const OWN_TEXT: ReadonlySet<string> = new Set(['cassette_miss']);
+
 /** `provider` with the text of its errors cleaned (see the module comment). */
 export function scrubProvider(provider: Provider, options: ScrubOptions): Provider {
   const clean = <E>(error: E, request: ChatRequest): E => {
     if (!TokenPakError.is(error)) return error;
     let text = redact(error.detail, options.secrets);
-    if (options.stripPrompt) text = stripPrompt(text, promptTexts(request));
+    if (options.stripPrompt && !OWN_TEXT.has(error.code)) text = stripPrompt(text, promptTexts(request));
     if (text !== error.detail) {
       // The same error object keeps its class, code, status and cause; only its text changes (the stack too, which starts with it).
       const before = error.message;

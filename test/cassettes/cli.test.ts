@@ -63,7 +63,7 @@ describe('tokenpak proxy --record / --replay', () => {
     expect((replayed.body as { cost_cents?: number }).cost_cents).toBe((live.body as { cost_cents?: number }).cost_cents);
     const missed = await ask(replayUrl, 'capital of Peru?');
     expect(missed.status).toBe(404);
-    expect(missed.body.error?.message).toMatch(/\+ "content": "(capital of Peru\?|\[prompt text\])"/);
+    expect(missed.body.error?.message).toContain('+ "content": "capital of Peru?"');
     await stop(replayer);
     expect(replayer.stdout()).toMatch(/cassette .*default: 1 of 1 exchange\(s\) used/);
     expect(openai.requests.length).toBe(calls);
