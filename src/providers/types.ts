@@ -22,6 +22,11 @@ export interface CallOptions {
    */
   headers?: RequestHeaders;
   /**
+   * Headers to send upstream with this call (from call observers: W3C
+   * `traceparent`). HTTP providers add them to their request; others ignore them.
+   */
+  upstreamHeaders?: Readonly<Record<string, string>>;
+  /**
    * Called for each failed try that the provider retries itself, before it
    * waits `waitMs`, so that every try gets its own attempt record.
    */

@@ -14,7 +14,8 @@ import type { AttemptRecord, CallFormat, CallLogStore, CallRecord } from '../log
 import type { Pricer } from '../pricing/pricing.ts';
 import type { CallOptions, Provider } from '../providers/types.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
-import { createRecorder, elapsed, sumCost, type AttemptTarget, type CallStart } from './recorder.ts';
+import { watchCall, type Admission, type CallObserver, type CallWatch, type ObservedCall } from './observer.ts';
+import { createRecorder, elapsed, sumCost, type AttemptTarget, type CallResult, type CallStart } from './recorder.ts';
 
 /** The call's context, from the server (or a test). */
 export interface RouteContext {
@@ -27,6 +28,8 @@ export interface RouteContext {
   rawBody?: unknown;
   /** The client's request headers (credentials hidden), passed to providers as {@link CallOptions.headers}. */
   headers?: RequestHeaders;
+  /** Who the client is (an id of its `server.auth` key, never the key), for observers and admission. */
+  client?: string;
 }
 
 export interface RouterOptions {
@@ -35,6 +38,10 @@ export interface RouterOptions {
   providers: ReadonlyMap<string, Provider>;
   pricer: Pricer;
   log: CallLogStore;
+  /** Watch every logged call (metrics, traces, limits' accounting); see ./observer.ts. */
+  observers?: readonly CallObserver[];
+  /** Lets each call through or refuses it before routing (rate limits, budgets); see ./observer.ts. */
+  admit?: Admission;
 }
 
 export interface Router {
@@ -77,8 +84,9 @@ export interface RefusedContext extends RouteContext {
 
 
 export function createRouter(options: RouterOptions): Router {
-  const { config, providers, pricer, log } = options;
+  const { config, providers, pricer, log, observers = [], admit } = options;
   const routes = Object.values(config.models);
+  const observing = observers.length > 0;
 
   const resolve = (model: string): ResolvedRoute => {
     const route = config.models[model];
@@ -110,6 +118,34 @@ export function createRouter(options: RouterOptions): Router {
     ...(context.rawBody !== undefined ? { rawBody: context.rawBody } : {}),
   });
 
+  const observed = (start: CallStart, context: RouteContext): ObservedCall => ({
+    requestId: start.requestId,
+    startedAt: start.startedAt,
+    started: start.started,
+    clientFormat: start.clientFormat,
+    model: start.model,
+    route: Object.hasOwn(config.models, start.model) ? start.model : undefined,
+    stream: start.stream,
+    headers: context.headers,
+    client: context.client,
+  });
+  /** The observers' watch of a call, or undefined when none watches it (then nothing is timed). */
+  const watchOf = (start: CallStart, context: RouteContext): Watched | undefined => {
+    if (!observing) return undefined;
+    const watch = watchCall(observers, observed(start, context));
+    return watch ? { watch, upstreamMs: 0 } : undefined;
+  };
+  /** Admission, then the watch: a refused call is logged and watched by the server's refusal path. */
+  const begin = async (start: CallStart, context: RouteContext): Promise<Watched | undefined> => {
+    if (admit) await admit(observed(start, context));
+    return watchOf(start, context);
+  };
+  const finish = (start: CallStart, attempts: AttemptRecord[], result: CallResult, watched: Watched | undefined): CallRecord => {
+    const call = recorder.finish(start, attempts, result);
+    watched?.watch.onCallEnd?.(call, { latencyMs: call.latencyMs, ttftMs: call.ttftMs, upstreamMs: Math.round(watched.upstreamMs * 100) / 100 });
+    return call;
+  };
+
   const router: Router = {
     routes,
 
@@ -123,7 +159,7 @@ export function createRouter(options: RouterOptions): Router {
         stream: context.stream,
         ...(context.rawBody !== undefined ? { rawBody: context.rawBody } : {}),
       };
-      return recorder.finish(start, [], { ok: false, error });
+      return finish(start, [], { ok: false, error }, watchOf(start, context));
     },
     resolve,
 
@@ -131,15 +167,16 @@ export function createRouter(options: RouterOptions): Router {
       const route = resolve(request.model);
       const requestId = context.requestId ?? randomUUID();
       const start = callStart(requestId, request, context, false);
+      const watched = await begin(start, context);
       const attempts: AttemptRecord[] = [];
-      const outcome = await alongChain(route, requestId, context, attempts, (provider, target, options) => provider.complete({ ...request, model: target.model }, options));
+      const outcome = await alongChain(route, requestId, context, attempts, watched, (provider, target, options) => provider.complete({ ...request, model: target.model }, options));
       if (!outcome.ok) {
-        recorder.finish(start, attempts, { ok: false, error: outcome.error });
+        finish(start, attempts, { ok: false, error: outcome.error }, watched);
         throw outcome.error;
       }
       const { value: response, provider, target } = outcome;
-      attempts.push(recorder.ok(who(provider, target), response.usage, outcome.started, { warnings: response.warnings }));
-      recorder.finish(start, attempts, { ok: true, usage: response.usage, responseBody: response });
+      push(attempts, recorder.ok(who(provider, target), response.usage, outcome.started, { warnings: response.warnings }), watched);
+      finish(start, attempts, { ok: true, usage: response.usage, responseBody: response }, watched);
       return {
         requestId,
         route,
@@ -156,9 +193,10 @@ export function createRouter(options: RouterOptions): Router {
       const route = resolve(request.model);
       const requestId = context.requestId ?? randomUUID();
       const start = callStart(requestId, request, context, true);
+      const watched = await begin(start, context);
       const attempts: AttemptRecord[] = [];
       // An attempt succeeds once its first event has come: until then a failure may move on to the next provider.
-      const outcome = await alongChain(route, requestId, context, attempts, async (provider, target, options) => {
+      const outcome = await alongChain(route, requestId, context, attempts, watched, async (provider, target, options) => {
         const iterator = provider.stream({ ...request, model: target.model }, options)[Symbol.asyncIterator]();
         const first = await iterator.next();
         if (first.done) throw new TokenPakError('provider_error', `Provider "${provider.name}" ended the stream without sending anything.`, { status: 502, retryable: true, provider: provider.name });
@@ -166,7 +204,7 @@ export function createRouter(options: RouterOptions): Router {
         return { iterator, first: first.value };
       });
       if (!outcome.ok) {
-        recorder.finish(start, attempts, { ok: false, error: outcome.error });
+        finish(start, attempts, { ok: false, error: outcome.error }, watched);
         throw outcome.error;
       }
       const { provider, target, started: attemptStarted } = outcome;
@@ -182,11 +220,14 @@ export function createRouter(options: RouterOptions): Router {
           yield firstEvent;
           while (!collected.finish) {
             let step: IteratorResult<StreamEvent>;
+            const waitedFrom = watched ? performance.now() : 0;
             try {
               step = await iterator.next();
             } catch (thrown) {
               failure = withProvider(toTokenPakError(thrown), provider.name);
               break;
+            } finally {
+              if (watched) watched.upstreamMs += performance.now() - waitedFrom;
             }
             if (step.done) {
               failure = new TokenPakError('provider_connection_error', `Provider "${provider.name}" ended the stream before it finished.`, { status: 502, retryable: true, provider: provider.name });
@@ -208,12 +249,12 @@ export function createRouter(options: RouterOptions): Router {
             await iterator.return?.();
           }
           if (finished) {
-            attempts.push(recorder.ok(who(provider, target), finished.usage, attemptStarted, { ttftMs, warnings: finished.warnings }));
+            push(attempts, recorder.ok(who(provider, target), finished.usage, attemptStarted, { ttftMs, warnings: finished.warnings }), watched);
             const response = collected.response();
-            resolveDone(recorder.finish(start, attempts, { ok: true, usage: response.usage, ttftMs, responseBody: response }));
+            resolveDone(finish(start, attempts, { ok: true, usage: response.usage, ttftMs, responseBody: response }, watched));
           } else {
-            attempts.push(recorder.failed(who(provider, target), failure!, attemptStarted, { ttftMs }));
-            resolveDone(recorder.finish(start, attempts, { ok: false, error: failure! }));
+            push(attempts, recorder.failed(who(provider, target), failure!, attemptStarted, { ttftMs }), watched);
+            resolveDone(finish(start, attempts, { ok: false, error: failure! }, watched));
           }
         }
       })();
@@ -225,17 +266,18 @@ export function createRouter(options: RouterOptions): Router {
       const requestId = context.requestId ?? randomUUID();
       // Vectors are large and say nothing a reader of the log needs: only the request is kept.
       const start = callStart(requestId, request, context, false);
+      const watched = await begin(start, context);
       const attempts: AttemptRecord[] = [];
-      const outcome = await alongChain(route, requestId, context, attempts, (provider, target, options) =>
+      const outcome = await alongChain(route, requestId, context, attempts, watched, (provider, target, options) =>
         provider.embed ? provider.embed({ ...request, model: target.model }, options) : unsupported(provider, 'embeddings'),
       );
       if (!outcome.ok) {
-        recorder.finish(start, attempts, { ok: false, error: outcome.error });
+        finish(start, attempts, { ok: false, error: outcome.error }, watched);
         throw outcome.error;
       }
       const usage = { inputTokens: outcome.value.usage.inputTokens, outputTokens: 0 };
-      attempts.push(recorder.ok(who(outcome.provider, outcome.target), usage, outcome.started));
-      const call = recorder.finish(start, attempts, { ok: true, usage });
+      push(attempts, recorder.ok(who(outcome.provider, outcome.target), usage, outcome.started), watched);
+      const call = finish(start, attempts, { ok: true, usage }, watched);
       return {
         requestId,
         route,
@@ -251,7 +293,7 @@ export function createRouter(options: RouterOptions): Router {
       const route = resolve(request.model);
       const requestId = context.requestId ?? randomUUID();
       const attempts: AttemptRecord[] = [];
-      const outcome = await alongChain(route, requestId, context, attempts, (provider, target, options) =>
+      const outcome = await alongChain(route, requestId, context, attempts, undefined, (provider, target, options) =>
         provider.countTokens ? provider.countTokens({ ...request, model: target.model }, options) : unsupported(provider, 'token counting'),
       );
       if (!outcome.ok) throw outcome.error;
@@ -272,6 +314,7 @@ export function createRouter(options: RouterOptions): Router {
     requestId: string,
     context: RouteContext,
     attempts: AttemptRecord[],
+    watched: Watched | undefined,
     call: (provider: Provider, target: RouteTarget, options: CallOptions) => Promise<T>,
   ): Promise<{ ok: true; value: T; provider: Provider; target: RouteTarget; started: number } | { ok: false; error: RoutingError }> {
     let last: TokenPakError | undefined;
@@ -281,24 +324,44 @@ export function createRouter(options: RouterOptions): Router {
       // A provider that retries by itself reports each failed try, which becomes its own failed
       // attempt with the wait after it; the next try's time starts once that wait is over.
       const clock = { started: performance.now() };
+      const tryStarts = (started: number) => watched?.watch.onAttemptStart?.({ ...who(provider, target), index: attempts.length, started });
+      const upstreamHeaders = watched ? tryStarts(clock.started) : undefined;
       const options: CallOptions = {
         ...callOptions(requestId, context),
+        ...(upstreamHeaders ? { upstreamHeaders } : {}),
         onRetry: ({ error, waitMs }) => {
-          attempts.push({ ...recorder.failed(who(provider, target), withProvider(error, provider.name), clock.started), waitMs });
+          push(attempts, { ...recorder.failed(who(provider, target), withProvider(error, provider.name), clock.started), waitMs }, watched);
           clock.started = performance.now() + waitMs;
+          if (watched) tryStarts(clock.started);
         },
       };
+      // Every try at this provider and the waits between them are time spent on the upstream.
+      const providerStarted = clock.started;
       try {
         const value = await call(provider, target, options);
+        if (watched) watched.upstreamMs += performance.now() - providerStarted;
         return { ok: true, value, provider, target, started: clock.started };
       } catch (thrown) {
+        if (watched) watched.upstreamMs += performance.now() - providerStarted;
         last = withProvider(toTokenPakError(thrown), provider.name);
-        attempts.push(recorder.failed(who(provider, target), last, clock.started));
+        push(attempts, recorder.failed(who(provider, target), last, clock.started), watched);
         if (!last.retryable) break;
       }
     }
     return { ok: false, error: new RoutingError(last ?? cancelled(), attempts, route.name, requestId) };
   }
+}
+
+/** A call that observers watch, with the time it has spent waiting on providers so far. */
+interface Watched {
+  watch: CallWatch;
+  upstreamMs: number;
+}
+
+/** Adds a finished try to the call's attempts and tells the observers. */
+function push(attempts: AttemptRecord[], record: AttemptRecord, watched: Watched | undefined): void {
+  attempts.push(record);
+  watched?.watch.onAttemptEnd?.(record, attempts.length - 1);
 }
 
 /** A provider without the endpoint: a retryable failure, so the next provider of the chain is tried. */

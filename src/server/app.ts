@@ -215,6 +215,7 @@ export function createApp(options: AppOptions): App {
       requestId,
       clientFormat: 'openai-embeddings',
       signal: request.signal,
+      headers: withoutCredentials(request.headers),
       ...(config.logs.capture_bodies ? { rawBody: raw } : {}),
     });
     routed();

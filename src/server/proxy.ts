@@ -15,6 +15,7 @@ import { createRedactor } from '../util/redact.ts';
 import { createProviders, withCustomProviders, type ProviderFactory } from '../providers/registry.ts';
 import { scrubProvider } from '../providers/scrub.ts';
 import type { Provider } from '../providers/types.ts';
+import type { Admission, CallObserver } from '../router/observer.ts';
 import { createRouter, type Router } from '../router/router.ts';
 import { checkExposure, type AccessOptions } from './access.ts';
 import { createApp, type App } from './app.ts';
@@ -52,6 +53,10 @@ export interface ProxyOptions {
    * ones for OpenAI and Anthropic, and the app replays recorded bytes.
    */
   cassettes?: Cassettes;
+  /** Watch every logged call (metrics, traces, limits' accounting): see `src/router/observer.ts`. */
+  observers?: readonly CallObserver[];
+  /** Lets each call through or refuses it before routing (rate limits, budgets): see `src/router/observer.ts`. */
+  admit?: Admission;
 }
 
 /** A TokenPak proxy listening on a port. */
@@ -97,7 +102,14 @@ export function createProxyParts(options: ProxyOptions, access?: AccessOptions) 
       provider.type === 'mock' ? provider : scrubProvider(provider, scrub),
     ]),
   );
-  const router = createRouter({ config, providers, pricer: createPricer(config.pricing), log });
+  const router = createRouter({
+    config,
+    providers,
+    pricer: createPricer(config.pricing),
+    log,
+    ...(options.observers?.length ? { observers: options.observers } : {}),
+    ...(options.admit ? { admit: options.admit } : {}),
+  });
   const redactText = createRedactor(config.secrets);
   const onInternalError = options.onInternalError ?? ((error: unknown) => console.error(`[tokenpak] internal error: ${redactText(inspect(error))}`));
   const onClientGone = options.onClientGone ?? ((line: string) => process.stderr.write(`[tokenpak] ${line}\n`));

@@ -212,6 +212,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         accept: call.accept ?? 'application/json',
         ...(call.requestId ? { 'x-tokenpak-request-id': call.requestId } : {}),
         [LOOP_HEADER]: INSTANCE_ID,
+        ...call.upstreamHeaders,
         ...options.headers,
       };
       const request: Dispatcher.RequestOptions & { retryOptions: object } = {
