@@ -48,7 +48,7 @@ function recording(tag = '') {
 
 /** A provider whose answers take `delayMs` of (fake upstream) time, per event for streams. */
 function slowProvider(name: string, delayMs: number, seen: CallOptions[] = []): Provider {
-  const response: ChatResponse = { id: 'r1', model: 'up', content: [{ type: 'text', text: 'slow' }], stopReason: 'end', usage: { inputTokens: 3, outputTokens: 1 } };
+  const response: ChatResponse = { id: 'r1', model: 'up', content: [{ type: 'text', text: 'slow' }], stopReason: 'stop', usage: { inputTokens: 3, outputTokens: 1 } };
   return {
     name,
     type: 'mock',
@@ -62,7 +62,7 @@ function slowProvider(name: string, delayMs: number, seen: CallOptions[] = []): 
       const events: StreamEvent[] = [
         { type: 'start', id: 'r1', model: 'up' },
         { type: 'text-delta', text: 'slow' },
-        { type: 'finish', stopReason: 'end', usage: { inputTokens: 3, outputTokens: 1 } },
+        { type: 'finish', stopReason: 'stop', usage: { inputTokens: 3, outputTokens: 1 } },
       ];
       for (const event of events) {
         await sleep(delayMs);
