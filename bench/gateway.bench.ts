@@ -1,9 +1,12 @@
 /**
  * `gateway`: TokenPak as a gateway to a real provider, side by side with
- * calling the upstream directly and with the Portkey AI gateway
- * (`@portkey-ai/gateway`), all in front of the same zero-latency fake OpenAI
- * upstream. Non-streaming chat completions at concurrency 10 and 50, driven
- * by a separate load-generator process.
+ * calling the upstream directly, with the minimal translating proxy
+ * (bench/minimal-proxy.ts: the limit of a Node proxy doing this job) and with
+ * the Portkey AI gateway (`@portkey-ai/gateway`), all in front of the same
+ * zero-latency fake OpenAI upstream. Non-streaming chat completions at
+ * concurrency 10 and 50, driven by a separate load-generator process. Every
+ * server runs with --trace-gc-nvp, so that each run also gives the server's
+ * CPU time and heap allocation per request (bench/lib/gc-meter.ts).
  *
  * Portkey is installed on first use into bench/.portkey (git-ignored), never
  * into the package's dependencies.
@@ -12,13 +15,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runLoad, type LoadResult } from './lib/load.ts';
+import { GC_TRACE_FLAG, meterProcess, perRequest, type GcMeter } from './lib/gc-meter.ts';
 import { freePort, httpCall, poll, readMemory, spawnNode } from './lib/processes.ts';
-import { proxyArgs, proxyWorkDir, startBareServer, type RunningServer } from './lib/servers.ts';
+import { proxyArgs, proxyWorkDir, shebangFlags, startBareServer, type RunningServer } from './lib/servers.ts';
 import { median, round } from './lib/stats.ts';
 import type { BenchContext, BenchSection, SectionResult } from './lib/types.ts';
 
 const CONCURRENCY = [10, 50] as const;
-const TARGETS = ['direct', 'tokenpak', 'portkey'] as const;
+const TARGETS = ['direct', 'minimal', 'tokenpak', 'portkey'] as const;
 type Target = (typeof TARGETS)[number];
 
 const PORTKEY_VERSION = '1.15.2';
@@ -51,6 +55,14 @@ async function waitForAnswer(url: string, headers: Record<string, string>, what:
   );
 }
 
+/** A load run, with what the server process spent on it. */
+interface MeasuredRun extends LoadResult {
+  cpuUsPerRequest: number;
+  allocatedBytesPerRequest: number;
+  promotedBytesPerRequest: number;
+  collections: number;
+}
+
 async function run(context: BenchContext): Promise<SectionResult> {
   const plan = context.quick ? { warmupS: 1, runs: 1, durationS: 2 } : { warmupS: 2, runs: 3, durationS: 5 };
   const portkeyScript = ensurePortkey(context);
@@ -58,15 +70,19 @@ async function run(context: BenchContext): Promise<SectionResult> {
   const servers: Partial<Record<Target, RunningServer>> = {};
   const headers: Record<Target, Record<string, string>> = {
     direct: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
+    minimal: { 'content-type': 'application/json' },
     tokenpak: { 'content-type': 'application/json' },
     portkey: {},
   };
-  const raw: Record<number, Record<Target, LoadResult[]>> = {};
+  const raw: Record<number, Record<Target, MeasuredRun[]>> = {};
+  const meters: Partial<Record<Target, GcMeter>> = {};
+  // Every Node server runs with the flags of TokenPak's bin (its young-generation size), so that GC is configured alike.
+  const nodeFlags = [...shebangFlags(join(context.packageDir, 'bin/tokenpak.js')), GC_TRACE_FLAG];
   let tokenpakRssBytes = 0;
   let tokenpakExit: number | null = null;
   try {
     // The upstream: a bare node:http process answering a recorded chat.completion at once.
-    const upstream = await startBareServer(context, upstreamBody);
+    const upstream = await startBareServer(context, upstreamBody, nodeFlags);
     servers.direct = upstream;
     headers.portkey = {
       'content-type': 'application/json',
@@ -79,13 +95,21 @@ async function run(context: BenchContext): Promise<SectionResult> {
     const config = join(context.tmpDir, 'gateway.config.yaml');
     writeFileSync(config, `providers:\n  openai:\n    type: openai\n    api_key: ${API_KEY}\n    base_url: ${upstream.url}/v1\nmodels:\n  gpt-4: { provider: openai }\n`);
     const tokenpakPort = await freePort();
-    const tokenpak = spawnNode(proxyArgs(context, config, tokenpakPort, context.proxyNodeArgs), { cwd: proxyWorkDir(context) });
+    const tokenpak = spawnNode(proxyArgs(context, config, tokenpakPort, [...context.proxyNodeArgs, GC_TRACE_FLAG]), { cwd: proxyWorkDir(context) });
     servers.tokenpak = { url: `http://127.0.0.1:${tokenpakPort}`, child: tokenpak, stop: () => tokenpak.stop() };
     await tokenpak.waitForLine(/listening on/, 10_000);
 
+    // The minimal translating proxy, with its SQLite log in a fresh directory.
+    const minimal = spawnNode([...nodeFlags, join(context.root, 'bench/minimal-proxy.ts')], {
+      cwd: context.tmpDir,
+      env: { ...process.env, MINIMAL_UPSTREAM: upstream.url, MINIMAL_API_KEY: API_KEY, MINIMAL_DB: join(proxyWorkDir(context), 'calls.db') },
+    });
+    const minimalLine = await minimal.waitForLine(/^\{"port":\d+\}$/, 10_000);
+    servers.minimal = { url: `http://127.0.0.1:${(JSON.parse(minimalLine) as { port: number }).port}`, child: minimal, stop: () => minimal.stop() };
+
     // Portkey, as its README runs it (headless: no log UI).
     const portkeyPort = await freePort();
-    const portkey = spawnNode([portkeyScript, `--port=${portkeyPort}`, '--headless'], { cwd: context.tmpDir, env: { ...process.env, NODE_ENV: 'production' } });
+    const portkey = spawnNode([...nodeFlags, portkeyScript, `--port=${portkeyPort}`, '--headless'], { cwd: context.tmpDir, env: { ...process.env, NODE_ENV: 'production' } });
     servers.portkey = { url: `http://127.0.0.1:${portkeyPort}`, child: portkey, stop: () => portkey.stop(5_000) };
 
     for (const target of TARGETS) {
@@ -93,12 +117,16 @@ async function run(context: BenchContext): Promise<SectionResult> {
       await waitForAnswer(server.url, headers[target], target, () => (server.child.process.exitCode !== null ? `${target} exited: ${server.child.output()}` : undefined));
     }
 
-    const load = (target: Target, connections: number, durationS: number) =>
-      runLoad(context.root, { url: `${servers[target]!.url}/v1/chat/completions`, body: REQUEST, headers: headers[target], connections, durationS });
+    for (const target of TARGETS) meters[target] = meterProcess(servers[target]!.child);
+    const load = async (target: Target, connections: number, durationS: number): Promise<MeasuredRun> => {
+      const before = meters[target]!.read();
+      const result = await runLoad(context.root, { url: `${servers[target]!.url}/v1/chat/completions`, body: REQUEST, headers: headers[target], connections, durationS });
+      return { ...result, ...perRequest(before, meters[target]!.read(), result.requests) };
+    };
     for (const c of CONCURRENCY) {
       context.log(`gateway: c=${c}: warm-up ${plan.warmupS} s each, then ${plan.runs} × ${plan.durationS} s each, rotating the order`);
       for (const target of TARGETS) await load(target, c, plan.warmupS);
-      const runs = { direct: [], tokenpak: [], portkey: [] } as Record<Target, LoadResult[]>;
+      const runs = { direct: [], minimal: [], tokenpak: [], portkey: [] } as Record<Target, MeasuredRun[]>;
       raw[c] = runs;
       for (let i = 0; i < plan.runs; i++) {
         // Rotate who goes first, so load from elsewhere on the machine is not always charged to the same target.
@@ -108,16 +136,28 @@ async function run(context: BenchContext): Promise<SectionResult> {
     }
     tokenpakRssBytes = readMemory(tokenpak.pid).rssBytes;
   } finally {
+    for (const meter of Object.values(meters)) meter.stop();
     tokenpakExit = (await servers.tokenpak?.stop()) ?? null;
+    await servers.minimal?.stop();
     await servers.portkey?.stop();
     await servers.direct?.stop();
   }
   if (tokenpakExit !== 0) throw new Error(`TokenPak exited with code ${tokenpakExit} on SIGTERM (expected 0). Output:\n${servers.tokenpak?.child.output()}`);
 
-  const summary = (runs: readonly LoadResult[]) => ({ rps: median(runs.map((r) => r.rps)), p50Ms: median(runs.map((r) => r.p50Ms)), p99Ms: median(runs.map((r) => r.p99Ms)) });
+  const summary = (runs: readonly MeasuredRun[]) => ({
+    rps: median(runs.map((r) => r.rps)),
+    p50Ms: median(runs.map((r) => r.p50Ms)),
+    p99Ms: median(runs.map((r) => r.p99Ms)),
+    cpuUs: median(runs.map((r) => r.cpuUsPerRequest)),
+    allocKb: median(runs.map((r) => r.allocatedBytesPerRequest)) / 1024,
+    promotedB: median(runs.map((r) => r.promotedBytesPerRequest)),
+  });
   const rows = CONCURRENCY.map((c) => {
-    const s = { direct: summary(raw[c]!.direct), tokenpak: summary(raw[c]!.tokenpak), portkey: summary(raw[c]!.portkey) };
-    return { c, ...s, vsPortkey: s.tokenpak.rps / s.portkey.rps, vsDirect: s.tokenpak.rps / s.direct.rps, addedP50Ms: s.tokenpak.p50Ms - s.direct.p50Ms };
+    const s = { direct: summary(raw[c]!.direct), minimal: summary(raw[c]!.minimal), tokenpak: summary(raw[c]!.tokenpak), portkey: summary(raw[c]!.portkey) };
+    // The ratios of each run (TokenPak and the minimal proxy measured back to back), then their median.
+    const vsMinimal = median(raw[c]!.tokenpak.map((r, i) => r.rps / raw[c]!.minimal[i]!.rps));
+    const cpuVsMinimal = median(raw[c]!.tokenpak.map((r, i) => r.cpuUsPerRequest / raw[c]!.minimal[i]!.cpuUsPerRequest));
+    return { c, ...s, vsPortkey: s.tokenpak.rps / s.portkey.rps, vsDirect: s.tokenpak.rps / s.direct.rps, vsMinimal, cpuVsMinimal, addedP50Ms: s.tokenpak.p50Ms - s.direct.p50Ms };
   });
   const at = (c: number) => rows.find((r) => r.c === c)!;
   return {
@@ -140,8 +180,21 @@ async function run(context: BenchContext): Promise<SectionResult> {
         ]),
         notes: [
           `Request: POST /v1/chat/completions ${REQUEST}; the upstream answers a recorded ${upstreamBody.length} B chat.completion.`,
+          `minimal: bench/minimal-proxy.ts (node:http in, undici Pool out, JSON parsed and rebuilt both ways, request id, node:sqlite log batched every 100 ms): ${rows.map((r) => `c=${r.c} ${Math.round(r.minimal.rps)} req/s, TokenPak/minimal ${round(r.vsMinimal, 2)}`).join('; ')}.`,
           'TokenPak runs its built CLI with the default SQLite call log and the openai provider (undici pool, retries on); Portkey runs headless with NODE_ENV=production.',
           `TokenPak RSS after this section: ${round(tokenpakRssBytes / 1e6, 1)} MB.`,
+        ],
+      },
+      {
+        title: 'Gateway: what each server process spends per request (medians of the same runs)',
+        columns: ['c', 'server', 'req/s', 'CPU µs/req', 'heap KB allocated/req', 'promoted B/req', 'p50 ms'],
+        rows: rows.flatMap((r) =>
+          TARGETS.map((t) => [r.c, t === 'direct' ? 'direct (the upstream alone)' : t, Math.round(r[t].rps), Math.round(r[t].cpuUs), round(r[t].allocKb, 1), Math.round(r[t].promotedB), round(r[t].p50Ms, 3)]),
+        ),
+        notes: [
+          'CPU µs/req: user + system time of that server process (/proc/<pid>/stat) over a run, per answer; the upstream\'s own CPU is in the direct row only.',
+          'Heap allocated/req and promoted/req: the sums of `allocated=` and `promoted=` over the --trace-gc-nvp lines the process printed during a run, per answer (worker threads included; off-heap buffers not).',
+          `Node flags of every server: ${nodeFlags.join(' ')}.`,
         ],
       },
     ],
@@ -149,6 +202,8 @@ async function run(context: BenchContext): Promise<SectionResult> {
       { name: `throughput at c=${c}, TokenPak/Portkey`, target: '≥ 6', measured: `${round(at(c).vsPortkey, 2)} (${Math.round(at(c).tokenpak.rps)} / ${Math.round(at(c).portkey.rps)} req/s)`, pass: at(c).vsPortkey >= 6 },
       { name: `throughput at c=${c}, TokenPak/direct`, target: '≥ 0.4', measured: `${round(at(c).vsDirect, 2)} (${Math.round(at(c).tokenpak.rps)} / ${Math.round(at(c).direct.rps)} req/s)`, pass: at(c).vsDirect >= 0.4 },
     ]).concat([
+      { name: 'throughput at c=50, TokenPak/minimal proxy (median of per-run ratios)', target: '≥ 0.8', measured: `${round(at(50).vsMinimal, 2)} (${Math.round(at(50).tokenpak.rps)} / ${Math.round(at(50).minimal.rps)} req/s)`, pass: at(50).vsMinimal >= 0.8 },
+      { name: 'CPU per request at c=50, TokenPak/minimal proxy', target: '≤ 1.3', measured: `${round(at(50).cpuVsMinimal, 2)} (${Math.round(at(50).tokenpak.cpuUs)} / ${Math.round(at(50).minimal.cpuUs)} µs)`, pass: at(50).cpuVsMinimal <= 1.3 },
       { name: 'added p50 latency at c=10 (TokenPak − direct)', target: '< 1 ms', measured: `${round(at(10).addedP50Ms, 3)} ms`, pass: at(10).addedP50Ms < 1 },
     ]),
     data: { plan, portkeyVersion: PORTKEY_VERSION, summary: rows, runs: raw, tokenpakRssBytes },
@@ -156,5 +211,5 @@ async function run(context: BenchContext): Promise<SectionResult> {
 }
 
 export const sections: BenchSection[] = [
-  { name: 'gateway', description: 'TokenPak vs direct vs Portkey in front of a zero-latency fake OpenAI, c=10 and 50', run },
+  { name: 'gateway', description: 'TokenPak vs direct vs the minimal translating proxy vs Portkey in front of a zero-latency fake OpenAI, c=10 and 50; CPU and heap allocation per request', run },
 ];

@@ -13,6 +13,8 @@ export interface NodeChild {
   output(): string;
   /** Resolves with the first stdout line matching `pattern` (bounded by `timeoutMs`). */
   waitForLine(pattern: RegExp, timeoutMs: number): Promise<string>;
+  /** Calls `listener` with every stdout line from now on; returns the call that stops it. */
+  onLine(listener: (line: string) => void): () => void;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (null when killed). */
   stop(graceMs?: number): Promise<number | null>;
 }
@@ -50,6 +52,10 @@ export function spawnNode(args: readonly string[], options: { cwd: string; env?:
     process: child,
     pid: child.pid,
     output: () => tail,
+    onLine(listener) {
+      lineWaiters.add(listener);
+      return () => lineWaiters.delete(listener);
+    },
     waitForLine(pattern, timeoutMs) {
       return new Promise<string>((resolve, reject) => {
         const timer = setTimeout(() => done(new Error(`No line matching ${pattern} within ${timeoutMs} ms. Output:\n${tail}`)), timeoutMs);

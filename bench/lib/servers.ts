@@ -99,8 +99,8 @@ process.once('SIGTERM', () => { server.close(); server.closeAllConnections(); })
 export const bareArgs = ['--input-type=module', '-e', BARE_SERVER_SOURCE];
 
 /** The bare node:http server answering `body`, once it is listening. */
-export async function startBareServer(context: BenchContext, body: string): Promise<RunningServer> {
-  const child = spawnNode(bareArgs, { cwd: context.tmpDir, env: { ...process.env, BENCH_BARE_BODY: body } });
+export async function startBareServer(context: BenchContext, body: string, nodeArgs: readonly string[] = []): Promise<RunningServer> {
+  const child = spawnNode([...nodeArgs, ...bareArgs], { cwd: context.tmpDir, env: { ...process.env, BENCH_BARE_BODY: body } });
   const line = await child.waitForLine(/^\{"port":\d+\}$/, 10_000);
   const url = `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`;
   return { url, child, stop: () => child.stop() };
