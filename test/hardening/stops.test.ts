@@ -4,10 +4,10 @@
  * start-up failures are one line and exit 1.
  */
 import { spawn } from 'node:child_process';
-import { Agent, request as httpRequest } from 'node:http';
-import { connect, createServer } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import { connect, createServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { bin, cleanEnv, work, writeConfig } from '../cli/helpers.ts';
+import { bin, cleanEnv, startProxyProcess, work, writeConfig } from '../cli/helpers.ts';
 import { internalErrors, proxyFor } from '../server/helpers.ts';
 
 const CONFIG = `providers:
@@ -77,44 +77,58 @@ describe('client aborts', () => {
 });
 
 describe('stopping', () => {
-  it('keep-alive clients under load see answers or refused connections, never a reset', async () => {
-    const { proxy } = await proxyFor(CONFIG);
-    const agent = new Agent({ keepAlive: true, maxSockets: 8 });
-    const outcomes = { answered: 0, closedAfterStop: 0, refused: 0, reset: [] as string[], racedListener: 0 };
-    let stopped = false;
-    const once = () =>
-      new Promise<void>((resolve) => {
-        const req = httpRequest(`${proxy.url}/v1/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
-          res.resume();
-          res.on('end', () => {
-            outcomes.answered++;
-            if (stopped && res.headers.connection === 'close') outcomes.closedAfterStop++;
-            resolve();
-          });
-        });
-        req.on('error', (error: NodeJS.ErrnoException) => {
-          if (error.code === 'ECONNREFUSED') outcomes.refused++;
-          // A new connection still in the kernel's accept queue when the listener closes is reset by the
-          // kernel, not by TokenPak: only a reset of a reused keep-alive connection is the defect.
-          else if (error.code === 'ECONNRESET' && !req.reusedSocket) outcomes.racedListener++;
-          else outcomes.reset.push(`${error.code}: ${error.message}${req.reusedSocket ? ' (reused keep-alive connection)' : ''}`);
-          resolve();
-        });
-        req.end(JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'hi' }] }));
-      });
-    const client = async () => {
-      // Bounded: each client stops once the server refuses it, or after 400 requests.
-      for (let i = 0; i < 400 && outcomes.refused === 0; i++) await once();
-    };
-    const clients = Array.from({ length: 8 }, client);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    stopped = true;
-    await proxy.close({ graceMs: 2_000 });
-    await Promise.all(clients);
-    agent.destroy();
-    expect(outcomes.reset).toEqual([]);
-    expect(outcomes.answered).toBeGreaterThan(0);
-    expect(outcomes.closedAfterStop).toBeGreaterThan(0);
+  it('SIGTERM: in-flight requests are answered and logged, idle keep-alive connections are closed cleanly, none is reset', async () => {
+    const config = writeConfig(
+      'stops-sigterm.yaml',
+      `providers:
+  quick: {type: mock, latency_ms: 100}
+  slow: {type: mock, latency_ms: 3000}
+models:
+  gpt-4: {provider: quick}
+  gpt-4-slow: {provider: slow}
+server: {shutdown_grace_ms: 8000}
+`,
+    );
+    const proxy = startProxyProcess(['--config', config, '--port', '0']);
+    const { port } = new URL(await proxy.listening);
+    const clock = { now: 0 };
+    // Keep-alive connections that were answered once and now sit idle in a client's pool.
+    const idle = await Promise.all(Array.from({ length: 4 }, () => openConnection(Number(port), clock)));
+    // Idle too, but their client sends its next request just after the stop begins.
+    const late = await Promise.all(Array.from({ length: 4 }, () => openConnection(Number(port), clock)));
+    for (const conn of [...idle, ...late]) expect(await conn.send('gpt-4')).toMatchObject({ status: 200, connection: 'keep-alive' });
+    // Requests the proxy is working on (3 s each) when the signal comes.
+    const inFlight = await Promise.all(Array.from({ length: 4 }, () => openConnection(Number(port), clock)));
+    const slowAnswers = inFlight.map((conn) => conn.send('gpt-4-slow'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    proxy.child.kill('SIGTERM');
+    await until(() => /SIGTERM: stopping/.test(proxy.stdout()));
+    // The stop line is printed just before the proxy stops listening; these requests arrive
+    // inside its 500 ms drain window, on connections it has not closed (the client has seen no FIN).
+    const lateAnswers = late.map((conn) => conn.send('gpt-4'));
+    const code = await proxy.exited;
+    const [slow, second] = [await Promise.all(slowAnswers), await Promise.all(lateAnswers)];
+    await Promise.all([...idle, ...late, ...inFlight].map((conn) => conn.closed));
+
+    expect(code).toBe(0);
+    expect(proxy.stderr()).not.toMatch(/internal error|\n\s+at /);
+    // Every request written on an open connection was answered, and told that the connection closes.
+    expect(slow).toEqual(inFlight.map(() => expect.objectContaining({ status: 200, connection: 'close' })));
+    expect(second).toEqual(late.map(() => expect.objectContaining({ status: 200, connection: 'close' })));
+    // The server closed every connection with a FIN (a clean end of stream), never a reset.
+    for (const conn of [...idle, ...late, ...inFlight]) expect(conn.outcome()).toEqual({ ended: 'fin', error: undefined });
+    // Idle connections were closed when the drain window ended, before the slow answers came,
+    // not left open until the grace period cut them.
+    const firstSlowAnswer = Math.min(...slow.map((answer) => answer.at));
+    for (const conn of idle) expect(conn.endedAt()).toBeLessThan(firstSlowAnswer);
+    // All 16 calls are in the call log.
+    const logs = await runCli(['logs', '--json', '--config', config]);
+    const calls = logs.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(calls.map((call) => [call.model, call.status]).sort()).toEqual([
+      ...Array.from({ length: 12 }, () => ['gpt-4', 200]),
+      ...Array.from({ length: 4 }, () => ['gpt-4-slow', 200]),
+    ]);
   });
 
   it('a stream still open when the grace period ends gets an error event in its format', async () => {
@@ -140,3 +154,71 @@ describe('stopping', () => {
     expect(internalErrors).toEqual([]);
   });
 });
+
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  if (!condition()) throw new Error('timed out waiting');
+}
+
+/** One answer read off a raw connection (status 0 and `failure` when none came); `at` orders it against other connections' events. */
+interface RawAnswer {
+  status: number;
+  connection: string | undefined;
+  at: number;
+  failure?: string;
+}
+
+/**
+ * A keep-alive HTTP/1.1 connection on a raw socket, so that the test sees
+ * how the server ends it: a FIN ('end') or a reset ('error' ECONNRESET).
+ * `clock` numbers events across connections in the order they were seen.
+ */
+async function openConnection(port: number, clock: { now: number }) {
+  const socket: Socket = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let buffer = Buffer.alloc(0);
+  let waiting: ((answer: RawAnswer) => void) | undefined;
+  const fail = (failure: string): RawAnswer => ({ status: 0, connection: undefined, at: ++clock.now, failure });
+  let ended: 'fin' | undefined;
+  let endedAt = Infinity;
+  let error: string | undefined;
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.on('data', (chunk: Buffer) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    const head = buffer.indexOf('\r\n\r\n');
+    if (head < 0 || !waiting) return;
+    const lines = buffer.subarray(0, head).toString('latin1').split('\r\n');
+    const headers = new Map(lines.slice(1).map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+    const length = Number(headers.get('content-length'));
+    if (!Number.isInteger(length)) return waiting(fail(`expected an answer with a Content-Length, got: ${lines.join(' | ')}`));
+    if (buffer.length < head + 4 + length) return;
+    buffer = buffer.subarray(head + 4 + length);
+    const done = waiting;
+    waiting = undefined;
+    done({ status: Number(lines[0]!.split(' ')[1]), connection: headers.get('connection'), at: ++clock.now });
+  });
+  socket.on('end', () => {
+    ended = 'fin';
+    endedAt = ++clock.now;
+    waiting?.(fail('the server closed the connection without answering'));
+  });
+  socket.on('error', (e: NodeJS.ErrnoException) => {
+    error = `${e.code}: ${e.message}`;
+    waiting?.(fail(error));
+  });
+  return {
+    closed,
+    /** Sends one chat request and resolves with its answer, or with the failure. */
+    send(model: string): Promise<RawAnswer> {
+      if (ended || error) return Promise.resolve(fail(`the connection had already ended (${ended ?? error}) when the request was to be sent`));
+      const body = JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] });
+      return new Promise<RawAnswer>((resolve) => {
+        waiting = resolve;
+        socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      });
+    },
+    outcome: () => ({ ended, error }),
+    endedAt: () => endedAt,
+  };
+}
