@@ -21,13 +21,14 @@ export interface NodeChild {
 
 const TAIL = 8_192;
 
-export function spawnNode(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): NodeChild {
-  const child = spawn(process.execPath, args, {
+export function spawnNode(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; command?: string }): NodeChild {
+  // `command`: another executable than this node (the single-file binary), with the same bookkeeping.
+  const child = spawn(options.command ?? process.execPath, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  if (child.pid === undefined) throw new Error(`Could not start node ${args.join(' ')}`);
+  if (child.pid === undefined) throw new Error(`Could not start ${options.command ?? 'node'} ${args.join(' ')}`);
   let tail = '';
   let pending = '';
   const lineWaiters = new Set<(line: string) => void>();

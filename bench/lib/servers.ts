@@ -111,7 +111,7 @@ export async function startBareServer(context: BenchContext, body: string, nodeA
  * `POST <url>/v1/messages` (polled on fresh connections, every 2 ms, for at most 30 s),
  * and the CPU time the process had used by then.
  */
-export async function timeToFirst200(args: readonly string[], port: number, options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<{ ms: number; cpuMs: number; exitCode: number | null }> {
+export async function timeToFirst200(args: readonly string[], port: number, options: { cwd: string; env?: NodeJS.ProcessEnv; command?: string }): Promise<{ ms: number; cpuMs: number; exitCode: number | null }> {
   const started = performance.now();
   const child = spawnNode(args, options);
   try {

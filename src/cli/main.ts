@@ -57,4 +57,7 @@ function unknownCommand(name: string): UsageError {
   return new UsageError(`unknown command "${name}".${didYouMean(name, Object.keys(commands))} Commands: ${Object.keys(commands).join(', ')}.`);
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// No top-level await: the single-file binary bundles this module as CommonJS (Node's SEA runs only a CommonJS main).
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -6,6 +6,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { TokenPakError } from '../errors.ts';
+import { optionalPackageFix } from '../util/binary.ts';
 import { createStoreWriter, rateLimitedWarn, type BatchWriter } from './batch-writer.ts';
 import {
   ATTEMPT_COLUMNS,
@@ -85,7 +86,7 @@ async function loadPg(): Promise<typeof import('pg')> {
     const module = (await import('pg')) as typeof import('pg') & { default?: typeof import('pg') };
     return module.default ?? module;
   } catch (error) {
-    throw storeError('logs.store is postgres, which needs the pg package. Install it: npm install pg', error);
+    throw storeError(optionalPackageFix('pg', 'logs.store: postgres'), error);
   }
 }
 
