@@ -37,7 +37,9 @@ export interface CliResult {
 /** Runs `tokenpak ARGS` to completion. */
 export function runCli(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
   return new Promise((done) => {
-    execFile(process.execPath, [bin, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env } }, (error, stdout, stderr) => {
+    // execFile's default maxBuffer (1 MiB) kills the CLI mid-output and hands back a cut line: a few
+    // thousand `logs --json` rows exceed it. 256 MiB is far above any log these tests write.
+    execFile(process.execPath, [bin, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       done({ code, stdout, stderr });
     });

@@ -19,7 +19,7 @@ const config = (mock: string, logs = '', extra = '') =>
 
 async function loggedIds(cwd: string, args: string[] = [], env?: NodeJS.ProcessEnv): Promise<string[]> {
   const result = await runCli(['logs', '--json', '--limit', '1000000', ...args], { cwd, ...(env ? { env } : {}) });
-  expect(result.stderr).toBe('');
+  expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
   return jsonLines(result.stdout).map((r) => r.id as string);
 }
 
