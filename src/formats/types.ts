@@ -3,7 +3,7 @@
  * canonical request, render answers, streams and errors back in its own shape.
  */
 import type { RoutedResponse, RoutedStream } from '../canonical/outcome.ts';
-import type { ChatRequest } from '../canonical/types.ts';
+import type { ChatRequest, RequestHeaders } from '../canonical/types.ts';
 import type { ResolvedRoute } from '../config/load.ts';
 import type { TokenPakError } from '../errors.ts';
 import type { ClientFormat } from '../logs/types.ts';
@@ -69,7 +69,7 @@ export interface ModelListing {
 export interface WireFormat {
   readonly name: ClientFormat;
   /** Parses and validates a JSON body; throws a `RequestError` saying what to fix. */
-  parseRequest(body: unknown, headers: Headers): ParsedRequest;
+  parseRequest(body: unknown, headers: RequestHeaders): ParsedRequest;
   /** The JSON body of a complete answer. */
   renderResponse(result: RoutedResponse, context: RenderContext): unknown;
   /** The SSE text of a streamed answer, chunk by chunk. */
@@ -85,7 +85,7 @@ export interface WireFormat {
    * `/v1/messages/count_tokens`, OpenAI's `/v1/responses/input_tokens`): the
    * request as it would be sent, without what only generation needs.
    */
-  parseCountRequest?(body: unknown, headers: Headers): ParsedRequest;
+  parseCountRequest?(body: unknown, headers: RequestHeaders): ParsedRequest;
   /** The body of a token-count answer. */
   renderCount?(inputTokens: number, context: RenderContext): unknown;
   /**

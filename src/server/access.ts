@@ -9,6 +9,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/load.ts';
 import { TokenPakError } from '../errors.ts';
+import type { ServerAnswer, ServerRequest } from './exchange.ts';
 
 /** What a served app checks; absent for in-process use (the Vitest plugin), where no browser or stranger can reach it. */
 export interface AccessOptions {
@@ -23,11 +24,11 @@ export interface Access {
    * bind) or whose `Origin` is cross-site and not listed. Returns the CORS
    * headers its answer carries (none unless the origin is listed).
    */
-  checkBrowser(request: Request): Record<string, string>;
+  checkBrowser(request: Pick<ServerRequest, 'method' | 'headers'>): Record<string, string>;
   /** The answer to a CORS preflight from a listed origin, or undefined when `request` is not one. */
-  preflight(request: Request, methods: readonly string[], cors: Record<string, string>): Response | undefined;
+  preflight(request: Pick<ServerRequest, 'method' | 'headers'>, methods: readonly string[], cors: Record<string, string>): ServerAnswer | undefined;
   /** Checks the client key; returns the models it may use (undefined: all). Throws 401. */
-  authenticate(request: Request): ReadonlySet<string> | undefined;
+  authenticate(request: Pick<ServerRequest, 'method' | 'headers'>): ReadonlySet<string> | undefined;
 }
 
 /** Is `host` (a bind address or a `Host` name, without port) this machine's loopback? */
@@ -95,8 +96,9 @@ export function createAccess(config: Config, options: AccessOptions): Access {
       const method = request.headers.get('access-control-request-method');
       if (request.method !== 'OPTIONS' || method === null || !cors['access-control-allow-origin']) return undefined;
       const asked = request.headers.get('access-control-request-headers');
-      return new Response(null, {
+      return {
         status: 204,
+        body: null,
         headers: {
           ...cors,
           'access-control-allow-methods': methods.join(', '),
@@ -105,7 +107,7 @@ export function createAccess(config: Config, options: AccessOptions): Access {
           'access-control-max-age': '600',
           vary: 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers',
         },
-      });
+      };
     },
 
     authenticate(request) {
@@ -154,7 +156,7 @@ function digest(key: string): Buffer {
 }
 
 /** The keys a request offers: `Authorization: Bearer KEY` (OpenAI SDKs) and `x-api-key: KEY` (Anthropic SDKs). */
-function presentedKeys(headers: Headers): string[] {
+function presentedKeys(headers: ServerRequest['headers']): string[] {
   const found: string[] = [];
   const authorization = headers.get('authorization');
   const bearer = authorization === null ? null : /^bearer\s+(.+)$/i.exec(authorization.trim());

@@ -1,7 +1,9 @@
 /**
- * The server core: a fetch-style handler (`Request` in, `Response` out),
- * testable without a socket. Routes throw; one error path renders every error
- * in the client's wire format.
+ * The server core: one route table behind two thin adapters, `handle` (a
+ * ServerRequest in, a ServerAnswer out: what node-adapter.ts serves, with no
+ * web objects per request) and the fetch-style `fetch` (`Request` in,
+ * `Response` out: testable without a socket, used in process). Routes throw;
+ * one error path renders every error in the client's wire format.
  */
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/load.ts';
@@ -27,6 +29,7 @@ import type { RequestHeaders } from '../canonical/types.ts';
 import { createRedactor } from '../util/redact.ts';
 import { checkModelAllowed, createAccess, type AccessOptions } from './access.ts';
 import { jsonResponse } from './lightweight.ts';
+import { badHost, clientLeftMidBody, ClientGone, noBody, tooLarge, type ServerAnswer, type ServerHeaders, type ServerRequest } from './exchange.ts';
 import { CASSETTE_HEADER, RecordedCut, wantsRecordedBytes, wireStream } from './wire-replay.ts';
 
 export interface AppOptions {
@@ -58,6 +61,8 @@ export interface AppOptions {
 /** A fetch-style app. */
 export interface App {
   fetch(request: Request): Promise<Response>;
+  /** The same routes without web objects: what the node:http adapter serves (absent on an app that only wraps `fetch`). */
+  handle?(request: ServerRequest): Promise<ServerAnswer>;
 }
 
 interface HandlerContext {
@@ -67,11 +72,11 @@ interface HandlerContext {
   allowedModels: ReadonlySet<string> | undefined;
 }
 
-type Handler = (request: Request, context: HandlerContext) => Promise<Response>;
+type Handler = (request: ServerRequest, context: HandlerContext) => Promise<ServerAnswer>;
 
 interface Endpoint {
   /** The wire format of this endpoint's answers and errors, chosen per request. */
-  format(request: Request): WireFormat;
+  format(request: ServerRequest): WireFormat;
   methods: Record<string, Handler>;
 }
 
@@ -101,7 +106,7 @@ export function createApp(options: AppOptions): App {
    */
   const callHandler = (
     clientFormat: (format: WireFormat) => CallFormat,
-    handle: (request: Request, context: HandlerContext, readBody: () => Promise<unknown>, routed: () => void) => Promise<Response>,
+    handle: (request: ServerRequest, context: HandlerContext, readBody: () => Promise<unknown>, routed: () => void) => Promise<ServerAnswer>,
   ): Handler => async (request, context) => {
     const startedAt = Date.now();
     const started = performance.now();
@@ -112,7 +117,7 @@ export function createApp(options: AppOptions): App {
       options.onClientRequest?.(context.requestId, value);
     };
     const readBody = async () => {
-      const text = await readText(request, limit);
+      const text = await request.text(limit);
       keep(text);
       const raw = parseJson(text, maxDepth);
       keep(raw);
@@ -166,7 +171,7 @@ export function createApp(options: AppOptions): App {
     if (cassettes) return withCassette(cassettes, requestId, request.headers.get(CASSETTE_HEADER) ?? undefined, () => answer());
     return answer();
 
-    async function answer(): Promise<Response> {
+    async function answer(): Promise<ServerAnswer> {
       if (parsed.stream) {
         const stream = await router.stream(chatRequest, context).catch((error: unknown) => {
           keep(undefined);
@@ -183,8 +188,7 @@ export function createApp(options: AppOptions): App {
         let events = cutOnDisconnect(kept);
         if (options.shutdownSignal) events = endOnShutdown(events, options.shutdownSignal);
         const chunks = format.renderStream({ ...stream, events }, renderContext);
-        const body = ReadableStream.from(encodeText(chunks, options.onInternalError));
-        return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders, ...outcomeHeaders(requestId, stream) } });
+        return { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders, ...outcomeHeaders(requestId, stream) }, body: encodeText(chunks, options.onInternalError) };
       }
       let result: RoutedResponse;
       try {
@@ -201,7 +205,7 @@ export function createApp(options: AppOptions): App {
         'x-tokenpak-cost-cents': result.costCents === null ? 'unknown' : String(result.costCents),
       };
       const wire = cassettes?.takeWire(requestId);
-      if (wire?.body !== undefined && wire.format === format.name && wire.provider === result.provider) return jsonResponse(200, wire.body, headers);
+      if (wire?.body !== undefined && wire.format === format.name && wire.provider === result.provider) return { status: 200, headers: { 'content-type': 'application/json', ...headers }, body: wire.body };
       return json(200, format.renderResponse(result, renderContext), headers);
     }
   });
@@ -242,7 +246,7 @@ export function createApp(options: AppOptions): App {
   };
 
   const model: Handler = async (request, { requestId, format, allowedModels }) => {
-    const raw = new URL(request.url).pathname.replace(/^\/(?:v1\/)?models\//, '').replace(/\/+$/, '');
+    const raw = pathOf(request).replace(/^\/(?:v1\/)?models\//, '');
     let id = raw;
     try {
       id = decodeURIComponent(raw);
@@ -255,7 +259,7 @@ export function createApp(options: AppOptions): App {
   };
 
   // Anthropic's SDKs always send `anthropic-version`; without it /v1/messages speaks TokenPak's own format (the recipe's).
-  const anthropicOr = (fallback: WireFormat) => (request: Request) => (request.headers.has('anthropic-version') ? anthropicMessagesFormat : fallback);
+  const anthropicOr = (fallback: WireFormat) => (request: ServerRequest) => (request.headers.has('anthropic-version') ? anthropicMessagesFormat : fallback);
 
   const endpoints = new Map<string, Endpoint>([
     ['/healthz', { format: () => tokenpakFormat, methods: { GET: async () => json(200, { status: 'ok' }) } }],
@@ -270,8 +274,7 @@ export function createApp(options: AppOptions): App {
     ['/v1/models/{id}', { format: anthropicOr(openaiChatFormat), methods: { GET: model } }],
   ]);
 
-  return {
-    async fetch(request) {
+  async function handle(request: ServerRequest): Promise<ServerAnswer> {
       const incoming = request.headers.get('x-request-id');
       const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
       let format: WireFormat = anthropicOr(tokenpakFormat)(request);
@@ -292,7 +295,7 @@ export function createApp(options: AppOptions): App {
         const methods = Object.keys(endpoint.methods);
         const allowed = [...methods, ...(methods.includes('GET') ? ['HEAD'] : []), 'OPTIONS'].join(', ');
         if (request.method === 'OPTIONS') {
-          return access?.preflight(request, allowed.split(', '), cors) ?? new Response(null, { status: 204, headers: { ...cors, allow: allowed } });
+          return access?.preflight(request, allowed.split(', '), cors) ?? { status: 204, headers: { ...cors, allow: allowed }, body: null };
         }
         const head = request.method === 'HEAD';
         const handler = endpoint.methods[head ? 'GET' : request.method];
@@ -304,9 +307,9 @@ export function createApp(options: AppOptions): App {
         }
         // /healthz stays open to load balancers and supervisors.
         const allowedModels = access && path !== '/healthz' ? access.authenticate(request) : undefined;
-        const response = await handler(request, { requestId, format, allowedModels });
-        for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
-        return head ? await withoutBody(response) : response;
+        const answer = await handler(request, { requestId, format, allowedModels });
+        if (access) Object.assign(answer.headers, cors);
+        return head ? await withoutBody(answer) : answer;
       } catch (thrown) {
         const error = toTokenPakError(thrown);
         if (error.code === 'internal_error') options.onInternalError?.(thrown);
@@ -321,15 +324,40 @@ export function createApp(options: AppOptions): App {
           ...cors,
           ...rendered.headers,
         };
-        const response = jsonResponse(rendered.status, redactText(JSON.stringify(rendered.body)), headers);
-        return request.method === 'HEAD' ? withoutBody(response) : response;
+        const answer: ServerAnswer = { status: rendered.status, headers: { 'content-type': 'application/json', ...headers }, body: redactText(JSON.stringify(rendered.body)) };
+        return request.method === 'HEAD' ? withoutBody(answer) : answer;
       }
+  }
+
+  return {
+    handle,
+    async fetch(request) {
+      return toResponse(await handle(fromFetch(request)));
     },
   };
 }
 
+/** A fetch `Request` as the routes see it. */
+function fromFetch(request: Request): ServerRequest {
+  let path: string | RequestError;
+  try {
+    path = new URL(request.url).pathname;
+  } catch {
+    path = badHost(request.headers.get('host') ?? '');
+  }
+  return { method: request.method, path, headers: request.headers, signal: request.signal, text: (limit) => readText(request, limit) };
+}
+
+/** An answer as a fetch `Response` (a JSON one that the node adapters can write without reading it back). */
+function toResponse(answer: ServerAnswer): Response {
+  const { status, headers, body } = answer;
+  if (typeof body === 'string') return jsonResponse(status, body, headers);
+  if (body === null) return new Response(null, { status, headers });
+  return new Response(ReadableStream.from(body), { status, headers });
+}
+
 /** A request that a provider's base_url sent back to this TokenPak would loop for ever. */
-function refuseOwnRequest(request: Request): void {
+function refuseOwnRequest(request: ServerRequest): void {
   if (isOwnRequest(request.headers)) {
     throw new TokenPakError('provider_error', 'This request came from this TokenPak itself: a provider\'s base_url (or OPENAI_BASE_URL / ANTHROPIC_BASE_URL in the proxy\'s environment) points back at the proxy. Point it at the real API.', { status: 508 });
   }
@@ -339,14 +367,14 @@ function refuseOwnRequest(request: Request): void {
  * Runs a chat request bound to its cassette scenario. A stream keeps its
  * binding until it ends (the answer releases it); anything else is released here.
  */
-async function withCassette(cassettes: AppCassettes, requestId: string, name: string | undefined, answer: () => Promise<Response>): Promise<Response> {
+async function withCassette(cassettes: AppCassettes, requestId: string, name: string | undefined, answer: () => Promise<ServerAnswer>): Promise<ServerAnswer> {
   cassettes.bind(requestId, name);
-  let response: Response | undefined;
+  let response: ServerAnswer | undefined;
   try {
     response = await answer();
     return response;
   } finally {
-    if (!response?.headers.get('content-type')?.startsWith('text/event-stream')) cassettes.release(requestId);
+    if (!response?.headers['content-type']?.startsWith('text/event-stream')) cassettes.release(requestId);
   }
 }
 
@@ -364,20 +392,20 @@ function outcomeHeaders(requestId: string, outcome: RouteOutcome): Record<string
 const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key|api-key)$|key|token|secret/i;
 
 /** The client's headers as providers see them: read-only, credentials reading as absent. */
-function withoutCredentials(headers: Headers): RequestHeaders {
+function withoutCredentials(headers: ServerHeaders): RequestHeaders {
   return { get: (name) => (CREDENTIAL_HEADER.test(name) ? null : headers.get(name)) };
 }
 
 /** The answer to a HEAD request: the GET answer's status and headers (its length included), no body. */
-async function withoutBody(response: Response): Promise<Response> {
-  const length = (await response.arrayBuffer()).byteLength;
-  const headers = new Headers(response.headers);
-  headers.set('content-length', String(length));
-  return new Response(null, { status: response.status, headers });
+async function withoutBody(answer: ServerAnswer): Promise<ServerAnswer> {
+  let length = 0;
+  if (typeof answer.body === 'string') length = Buffer.byteLength(answer.body);
+  else if (answer.body) for await (const chunk of answer.body) length += chunk.byteLength;
+  return { status: answer.status, headers: { ...answer.headers, 'content-length': String(length) }, body: null };
 }
 
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return jsonResponse(status, JSON.stringify(body), headers);
+function json(status: number, body: unknown, headers: Record<string, string> = {}): ServerAnswer {
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
 }
 
 /**
@@ -473,7 +501,7 @@ async function* encodeText(chunks: AsyncIterable<string>, onInternalError?: (err
 async function readText(request: Request, limit: number): Promise<string> {
   const declared = Number(request.headers.get('content-length') ?? NaN);
   if (declared > limit) throw tooLarge(limit);
-  if (!request.body) throw new RequestError('The request has no body. Send a JSON object.');
+  if (!request.body) throw noBody();
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = request.body.getReader();
@@ -483,7 +511,7 @@ async function readText(request: Request, limit: number): Promise<string> {
       step = await reader.read();
     } catch (error) {
       // The body comes from the client's socket: a failure here is the client leaving mid-upload.
-      throw new ClientGone('The client closed the connection before sending the whole request body.', { cause: error });
+      throw clientLeftMidBody(error);
     }
     const { done, value } = step;
     if (done) break;
@@ -498,8 +526,8 @@ async function readText(request: Request, limit: number): Promise<string> {
 }
 
 /** Reads and parses the body (for endpoints whose requests are not logged as calls). */
-async function readJson(request: Request, limit: number, maxDepth: number): Promise<unknown> {
-  return parseJson(await readText(request, limit), maxDepth);
+async function readJson(request: ServerRequest, limit: number, maxDepth: number): Promise<unknown> {
+  return parseJson(await request.text(limit), maxDepth);
 }
 
 /** The body's JSON, within the nesting limit. */
@@ -515,40 +543,18 @@ function parseJson(text: string, maxDepth: number): unknown {
   }
 }
 
-/** The client went away before its request was read: there is no one to answer, and it is not TokenPak's fault. */
-class ClientGone extends RequestError {
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { ...options, status: 499 });
-  }
-}
-
 /**
- * The request's path. The URL is built from the client's Host header, so a
- * Host that is no host (`a:99999`) is the client's error, not ours.
+ * The request's path without trailing slashes. The URL is built from the
+ * client's Host header, so a Host that is no host (`a:99999`) is the
+ * client's error, not ours.
  */
-function pathOf(request: Request): string {
-  let url: URL;
-  try {
-    url = new URL(request.url);
-  } catch {
-    const host = request.headers.get('host') ?? '';
-    throw new RequestError(`The Host header ${JSON.stringify(host.slice(0, 200))} is not a valid host name and port. Send this server's address, for example Host: 127.0.0.1:8000.`);
-  }
-  return url.pathname.replace(/\/+$/, '') || '/';
+function pathOf(request: ServerRequest): string {
+  const { path } = request;
+  if (typeof path !== 'string') throw path;
+  return path.replace(/\/+$/, '') || '/';
 }
 
 /** The path for a log line, whatever the Host header was. */
-function safePath(request: Request): string {
-  try {
-    return new URL(request.url).pathname;
-  } catch {
-    return '(unreadable URL)';
-  }
-}
-
-function tooLarge(limit: number): RequestError {
-  return new RequestError(`The request body is larger than the limit of ${limit} bytes. Send a smaller request, or raise server.body_limit in the config.`, {
-    code: 'payload_too_large',
-    status: 413,
-  });
+function safePath(request: ServerRequest): string {
+  return typeof request.path === 'string' ? request.path : '(unreadable URL)';
 }

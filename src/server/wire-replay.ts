@@ -6,6 +6,7 @@
 import type { StreamEvent } from '../canonical/types.ts';
 import type { WireReplay } from '../cassettes/types.ts';
 import { SSE_HEADERS } from '../formats/sse.ts';
+import type { ServerAnswer } from './exchange.ts';
 
 /** The header a client names its cassette scenario with. */
 export const CASSETTE_HEADER = 'x-tokenpak-cassette';
@@ -31,7 +32,7 @@ export class RecordedCut extends Error {}
  * from the start of the replay. The canonical events are read to their end
  * alongside, so the call is logged and priced as any other.
  */
-export function wireStream(wire: WireReplay, canonical: AsyncIterable<StreamEvent>, headers: Record<string, string>): Response {
+export function wireStream(wire: WireReplay, canonical: AsyncIterable<StreamEvent>, headers: Record<string, string>): ServerAnswer {
   void (async () => {
     // The canonical side only feeds the call log; a failure there is recorded by the router.
     for await (const _ of canonical);
@@ -45,8 +46,9 @@ export function wireStream(wire: WireReplay, canonical: AsyncIterable<StreamEven
     }
     if (wire.cut) throw new RecordedCut('The recorded stream was cut here.');
   }
-  return new Response(ReadableStream.from(bytes()), {
+  return {
     status: 200,
     headers: { ...SSE_HEADERS, ...(wire.headers['content-type'] ? { 'content-type': wire.headers['content-type'] } : {}), ...headers },
-  });
+    body: bytes(),
+  };
 }

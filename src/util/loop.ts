@@ -15,6 +15,6 @@ export const LOOP_HEADER = 'x-tokenpak-instance';
 export const INSTANCE_ID = randomUUID();
 
 /** Whether a request came from this process (a base_url pointing back at TokenPak). */
-export function isOwnRequest(headers: Headers): boolean {
+export function isOwnRequest(headers: { get(name: string): string | null }): boolean {
   return headers.get(LOOP_HEADER) === INSTANCE_ID;
 }
