@@ -24,8 +24,18 @@ export interface Channel {
   request<T = unknown>(op: string, payload?: Record<string, unknown>): Promise<T>;
   /** Sends an operation that needs no answer. */
   send(op: string, payload?: Record<string, unknown>): void;
+  /** Operations sent and not yet answered. */
+  readonly busy: boolean;
   /** Resolves once every operation sent so far has been answered (so that a request made next sees them). */
   settled(): Promise<void>;
+  /** Handles event lines that came inside an HTTP answer (see protocol.ts) as if they had come over the channel. */
+  deliver(lines: string): void;
+  /** Every event up to this `seq` has arrived (here or in an answer); the server may forget them. */
+  readonly acked: number;
+  /** Resolves once every event up to `seq` has arrived (bounded). */
+  caughtUp(seq: number): Promise<void>;
+  /** Asks for the events after `acked` again: an answer that carried some was not read (its request was aborted). */
+  resend(): void;
   /** A tag for one HTTP request, and a promise that resolves once its calls have arrived (bounded). */
   tagRequest(): { tag: string; arrived: () => Promise<void> };
   events: ChannelEvents | undefined;
@@ -74,6 +84,21 @@ async function open(info: RunServerInfo): Promise<Channel> {
   const arrivals = new Map<number, () => void>();
   // A 'done' may come before the response's body has been read: remembered here.
   const early = new Set<number>();
+  // Events are numbered per channel; they may arrive twice (a resend) or out of order (answer and channel race).
+  let low = 0;
+  const above = new Set<number>();
+  const seqWaiters = new Set<{ seq: number; wake: () => void }>();
+  const receive = (seq: number): boolean => {
+    if (seq <= low || above.has(seq)) return false;
+    if (seq === low + 1) {
+      low = seq;
+      while (above.delete(low + 1)) low++;
+      for (const waiter of seqWaiters) if (waiter.seq <= low) waiter.wake();
+    } else {
+      above.add(seq);
+    }
+    return true;
+  };
   const functions = new Map<number, (...args: unknown[]) => unknown>();
   let nextFunction = 0;
   const register = (fn: (...args: unknown[]) => unknown) => {
@@ -108,6 +133,43 @@ async function open(info: RunServerInfo): Promise<Channel> {
     },
     send(op, payload = {}) {
       write({ ...payload, op });
+    },
+    get busy() {
+      return pending.size > 0;
+    },
+    deliver(lines) {
+      let start = 0;
+      let newline: number;
+      while ((newline = lines.indexOf('\n', start)) !== -1) {
+        if (newline > start) onMessage(lines.slice(start, newline));
+        start = newline + 1;
+      }
+    },
+    get acked() {
+      return low;
+    },
+    caughtUp(seq) {
+      if (closed || seq <= low) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const waiter = {
+          seq,
+          wake: () => {
+            clearTimeout(timer);
+            seqWaiters.delete(waiter);
+            resolve();
+          },
+        };
+        const timer = setTimeout(waiter.wake, ARRIVAL_TIMEOUT_MS);
+        timer.unref();
+        seqWaiters.add(waiter);
+      });
+    },
+    resend() {
+      try {
+        write({ op: 'resend', after: low });
+      } catch {
+        // The run is ending.
+      }
     },
     async settled() {
       if (pending.size === 0) return;
@@ -151,6 +213,7 @@ async function open(info: RunServerInfo): Promise<Channel> {
       else entry.reject(errorOf(message.error as WireError));
       return;
     }
+    if (typeof message.seq === 'number' && !receive(message.seq)) return;
     switch (message.ev) {
       case 'call':
         channel.events?.call(message.scope as string, message.call, (message.mockCalls ?? {}) as Record<string, unknown[]>);
@@ -202,6 +265,7 @@ async function open(info: RunServerInfo): Promise<Channel> {
     pending.clear();
     for (const wake of arrivals.values()) wake();
     arrivals.clear();
+    for (const waiter of seqWaiters) waiter.wake();
   };
   socket.on('close', fail);
   socket.on('error', fail);

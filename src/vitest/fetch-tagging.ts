@@ -2,17 +2,14 @@
  * The worker's `fetch` hook: calls meant for TokenPak (the run's TokenPak
  * URL, hard-coded API hosts) are handed to the file session, which tags them
  * with the test whose code made them (it runs in that test's async context)
- * and sends them to the run's TokenPak with the `fetch` found before any
- * wrapper. Every other request goes to the `fetch` that was there before,
- * untouched.
+ * and sends them to the run's TokenPak (loopback.ts). Every other request
+ * goes to the `fetch` that was there before, untouched.
  */
 
 interface Hook {
   readonly wrapper: typeof fetch;
   /** The fetch the wrapper passes other requests to (the one found when it was last installed). */
   underlying: typeof fetch;
-  /** Node's own fetch, found before any wrapper or msw: what TokenPak's requests go out with. */
-  readonly native: typeof fetch;
   route: { claims: (url: string) => boolean; handle: (request: Request) => Promise<Response> | undefined } | undefined;
 }
 
@@ -29,7 +26,6 @@ function hook(): Hook {
   if (existing) return existing;
   const state: Hook = {
     underlying: globalThis.fetch,
-    native: globalThis.fetch,
     route: undefined,
     wrapper: (input, init) => {
       const route = state.route;
@@ -42,11 +38,6 @@ function hook(): Hook {
   };
   global[HOOK] = state;
   return state;
-}
-
-/** Node's fetch as it was before TokenPak (or msw) wrapped it: call it once before msw starts. */
-export function nativeFetch(): typeof fetch {
-  return hook().native;
 }
 
 /** Hands `fetch` calls that `claims` to `handle` (undefined: let it through) until the returned function is called. */

@@ -24,7 +24,7 @@ export async function startInterception(handle: (request: Request) => Promise<Re
     );
   }
   // msw runs the handler in the calling test's async context, so the call is attributed to that test.
-  // msw also sees the requests TokenPak itself sends (tagged, through Node's fetch): those pass through.
+  // Should msw see a request TokenPak itself sends (tagged; loopback.ts uses node:http as it was before msw), it passes through.
   const server = mswNode.setupServer(msw.http.all(/^https?:\/\//, ({ request }) => (request.headers.has(REQUEST_HEADER) ? undefined : handle(request))));
   // msw 3 calls it onUnhandledFrame, msw 2 onUnhandledRequest: requests we do not answer go to the network untouched.
   server.listen({ onUnhandledFrame: 'bypass', onUnhandledRequest: 'bypass' } as Parameters<typeof server.listen>[0]);

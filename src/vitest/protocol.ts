@@ -5,12 +5,27 @@
  * pushes events (`{ ev, … }`): finished calls, the end of a request, stray
  * calls, and requests to evaluate function answers, which only the worker
  * can run. Light on purpose: the worker imports this at every file start.
+ *
+ * Calls, mock calls and stray notices (`seq`-numbered per channel) mostly
+ * travel inside the HTTP answer of the worker's own request instead: a JSON
+ * answer to a tagged request starts with the channel's undelivered events
+ * (lines, then the body; `x-tokenpak-events` says how many characters), so
+ * a mocked call costs one loopback round trip and no message on the channel.
+ * Events no answer carries go over the channel (batched per turn of the event
+ * loop); `x-tokenpak-seq` tells the worker which events the answer's calls
+ * need, and `x-tokenpak-ack` on requests lets the server forget delivered ones.
  */
 
 /** Headers the worker's `fetch` adds to requests for the run's TokenPak. */
 export const SCOPE_HEADER = 'x-tokenpak-test';
 /** `<channel>:<n>`: the server pushes `{ ev: 'done', req }` once the response has been produced and its calls pushed. */
 export const REQUEST_HEADER = 'x-tokenpak-req';
+/** On a JSON answer to a tagged request: the length (in characters) of the event lines before the body. */
+export const EVENTS_HEADER = 'x-tokenpak-events';
+/** On a JSON answer to a tagged request: the worker has every event this answer's calls need once it has every event up to this `seq`. */
+export const SEQ_HEADER = 'x-tokenpak-seq';
+/** On a tagged request: the worker has every event up to this `seq` (the server may forget them). */
+export const ACK_HEADER = 'x-tokenpak-ack';
 /** Path prefix of a scope (or a channel: the worker's shared URL). */
 export const PREFIX = '/__tokenpak/';
 

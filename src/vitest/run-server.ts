@@ -23,9 +23,9 @@ import { TokenPakError, toTokenPakError } from '../errors.ts';
 import { tokenpakFormat } from '../formats/tokenpak.ts';
 import type { MockProvider } from '../providers/mock/mock-provider.ts';
 import { toNodeListener } from '../server/node-adapter.ts';
-import { plainResponse } from '../server/lightweight.ts';
+import { jsonResponse, plainResponse } from '../server/lightweight.ts';
 import { createConfigLoader, type ConfigLoader, type ScopeOptions } from './options.ts';
-import { decode, encode, lineReader, PREFIX, REQUEST_HEADER, SCOPE_HEADER, type RunServerInfo, type ScopeInfo, type WireError } from './protocol.ts';
+import { ACK_HEADER, decode, encode, EVENTS_HEADER, lineReader, PREFIX, REQUEST_HEADER, SCOPE_HEADER, SEQ_HEADER, type RunServerInfo, type ScopeInfo, type WireError } from './protocol.ts';
 import { rewrite } from './rewrite.ts';
 import { createScope, type Scope } from './scope.ts';
 import { createSimulator } from './simulator.ts';
@@ -82,7 +82,18 @@ interface FileSession {
 
 interface Channel {
   id: string;
+  /** Writes a message now, after any queued events (so that a `done` never overtakes the calls it announces). */
   send(message: Record<string, unknown>): void;
+  /** Queues a numbered event: the next JSON answer to this worker carries it, or the channel within a turn of the event loop. */
+  push(event: Record<string, unknown>): void;
+  /** The queued events as lines (for an answer to carry), and the newest event's number. */
+  take(): { lines: string; seq: number };
+  /** The worker has every event up to `seq`: forget those kept for a resend. */
+  ack(seq: number): void;
+  /** Sends again the events answers carried after `seq` (an answer the worker did not read). */
+  resend(after: number): void;
+  /** Writes the queued events now. */
+  flush(): void;
   file: FileSession | undefined;
   scopes: Set<string>;
   asks: Map<number, (results: Results) => void>;
@@ -199,7 +210,7 @@ export async function startRunServer(): Promise<RunServer> {
       simulator,
       onInternalError,
       onCall: (call) => {
-        channel.send({ ev: 'call', scope: id, call, mockCalls: newMockCalls(entry) });
+        channel.push({ ev: 'call', scope: id, call, mockCalls: newMockCalls(entry) });
         const wake = entry.logWaiters.get(call.id);
         entry.logWaiters.delete(call.id);
         wake?.();
@@ -259,7 +270,7 @@ export async function startRunServer(): Promise<RunServer> {
           id = file.running.values().next().value!;
         } else {
           id = file.fileScope;
-          for (const test of file.running.keys()) channel.send({ ev: 'stray', test });
+          for (const test of file.running.keys()) channel.push({ ev: 'stray', test });
         }
       }
       id ??= head;
@@ -277,16 +288,41 @@ export async function startRunServer(): Promise<RunServer> {
     if (!entry) return unknownScope(id);
     const response = await entry.scope.fetch(forwarded);
 
-    // Tell the worker once the calls of this request have been sent (they go out as they are logged).
     const tag = request.headers.get(REQUEST_HEADER);
     const requester = tag ? channels.get(tag.slice(0, tag.indexOf(':'))) : undefined;
-    if (!requester) return response;
-    const done = () => {
+    if (!requester) {
+      // A client that does not go through the worker's fetch (answerInProcess: false, node:http clients): its
+      // calls go over the channel before its answer, so that they are there when the client has it (as near as two sockets allow).
+      if (plainResponse(response) || !response.body) {
+        entry.channel.flush();
+        return response;
+      }
+      const streamId = response.headers.get('x-request-id');
+      const flushAtEnd = async () => {
+        if (streamId && response.headers.get('content-type')?.startsWith('text/event-stream')) await logged(entry, streamId);
+        entry.channel.flush();
+      };
+      return new Response(response.body.pipeThrough(new TransformStream({ flush: flushAtEnd })), { status: response.status, statusText: response.statusText, headers: response.headers });
+    }
+    const acked = Number(request.headers.get(ACK_HEADER));
+    if (acked > 0) requester.ack(acked);
+    const queueMockCalls = () => {
       const pendingMockCalls = newMockCalls(entry);
-      if (Object.keys(pendingMockCalls).length > 0) entry.channel.send({ ev: 'call-extra', scope: entry.scope.id, mockCalls: pendingMockCalls });
+      if (Object.keys(pendingMockCalls).length > 0) entry.channel.push({ ev: 'call-extra', scope: entry.scope.id, mockCalls: pendingMockCalls });
+    };
+    const plain = plainResponse(response);
+    if (plain && requester === entry.channel && !request.signal.aborted) {
+      // A JSON answer carries the worker's events, this request's call among them: one round trip, no channel message.
+      queueMockCalls();
+      const { lines, seq } = requester.take();
+      return jsonResponse(plain.status, lines + plain.body, { ...plain.headers, [EVENTS_HEADER]: String(lines.length), [SEQ_HEADER]: String(seq) });
+    }
+    // Tell the worker once the calls of this request have been sent (they go out as they are logged).
+    const done = () => {
+      queueMockCalls();
       requester.send({ ev: 'done', req: tag });
     };
-    if (plainResponse(response) || !response.body) {
+    if (plain || !response.body) {
       done();
       return response;
     }
@@ -310,6 +346,21 @@ export async function startRunServer(): Promise<RunServer> {
       }
       const id = String(message.channel);
       if (!/^w[0-9a-f]{12}$/.test(id) || channels.has(id)) throw new TokenPakError('invalid_request', 'Bad channel id.');
+      let seq = 0;
+      let outbox: Array<{ seq: number; line: string }> = [];
+      // Events an answer carried, until the worker acknowledges them.
+      let carried: Array<{ seq: number; line: string }> = [];
+      let scheduled = false;
+      const linesOf = (events: Array<{ line: string }>) => events.map((e) => `${e.line}\n`).join('');
+      const write = (text: string) => {
+        if (text && !socket.destroyed) socket.write(text);
+      };
+      const flush = () => {
+        scheduled = false;
+        const queued = outbox;
+        outbox = [];
+        write(linesOf(queued));
+      };
       const created: Channel = {
         id,
         file: undefined,
@@ -317,7 +368,31 @@ export async function startRunServer(): Promise<RunServer> {
         asks: new Map(),
         nextAsk: 0,
         send: (m) => {
-          if (!socket.destroyed) socket.write(`${encode(m)}\n`);
+          const queued = outbox;
+          outbox = [];
+          write(`${linesOf(queued)}${encode(m)}\n`);
+        },
+        push: (event) => {
+          seq++;
+          outbox.push({ seq, line: encode({ ...event, seq }) });
+          if (!scheduled) {
+            scheduled = true;
+            setImmediate(flush);
+          }
+        },
+        take: () => {
+          const queued = outbox;
+          outbox = [];
+          if (queued.length > 0) carried.push(...queued);
+          return { lines: linesOf(queued), seq };
+        },
+        ack: (upTo) => {
+          if (carried.length > 0 && carried[0]!.seq <= upTo) carried = carried.filter((e) => e.seq > upTo);
+        },
+        flush,
+        resend: (after) => {
+          flush();
+          write(linesOf(carried.filter((e) => e.seq > after)));
         },
       };
       channels.set(id, created);
@@ -374,6 +449,9 @@ export async function startRunServer(): Promise<RunServer> {
         if (message.file === true) channel.file?.changes.push({ mock: mock.name, method: String(message.method), args: argsText });
         return { settings: { ...mock.settings } };
       }
+      case 'resend':
+        channel.resend(Number(message.after));
+        return undefined;
       case 'answered': {
         const resolve = channel.asks.get(Number(message.ask));
         channel.asks.delete(Number(message.ask));

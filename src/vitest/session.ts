@@ -10,17 +10,19 @@
  * on first use; the file has one too, for what runs outside any test.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import { expect, inject, type RunnerTestCase } from 'vitest';
 import { TokenPakError } from '../errors.ts';
 import { channelTo, type Channel } from './channel.ts';
 import { pointEnvironmentAt } from './env.ts';
-import { hookFetch, nativeFetch } from './fetch-tagging.ts';
+import { hookFetch } from './fetch-tagging.ts';
+import { headersOf, loopbackRequest, responseOf, textOf } from './loopback.ts';
 import { createHandle, type TokenPakHandle } from './handle.ts';
 import { hostPolicy } from './hosts.ts';
 import { registerHooks, type HookTarget } from './hooks.ts';
 import { checkOptions, projectRootOf, type ScopeOptions, type TokenPakVitestOptions } from './options-check.ts';
-import { encode, PREFIX, REQUEST_HEADER, SCOPE_HEADER, SERVER_KEY, type RunServerInfo, type ScopeInfo } from './protocol.ts';
+import { ACK_HEADER, encode, EVENTS_HEADER, PREFIX, REQUEST_HEADER, SCOPE_HEADER, SEQ_HEADER, SERVER_KEY, type RunServerInfo, type ScopeInfo } from './protocol.ts';
 import type { TokenPakCall } from './scope.ts';
 import { createScopeView, infoFor, type ScopeView, type ScopeViewInit } from './scope-view.ts';
 import { renderTranscript } from './transcript.ts';
@@ -241,7 +243,7 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
 
   /** Sends a request for TokenPak to the run's TokenPak, tagged with its scope; resolves once its calls have arrived. */
   const send = async (request: Request, pathAndQuery: string, scopeId: string): Promise<Response> => {
-    await channel.settled();
+    if (channel.busy) await channel.settled();
     const view = views.get(scopeId);
     const refused = view?.takeRefused() ?? [];
     if (refused.length > 0) return refusalResponse(refused);
@@ -249,21 +251,47 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
     const headers = new Headers(request.headers);
     headers.set(SCOPE_HEADER, scopeId);
     headers.set(REQUEST_HEADER, tag);
+    headers.set(ACK_HEADER, String(channel.acked));
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.body !== null;
-    const response = await nativeFetch()(`${origin}${pathAndQuery}`, {
-      method: request.method,
-      headers,
-      signal: request.signal,
-      redirect: 'manual',
-      ...(hasBody ? { body: request.body, duplex: 'half' } : {}),
-    } as RequestInit);
+    // Read first: a body of known length goes out with the headers in one write (a stream would be sent chunked, in several).
+    const body = hasBody ? new Uint8Array(await request.arrayBuffer()) : undefined;
+    // The test's abort reaches the run's TokenPak until the answer starts; an answer that carries calls is then read to its end.
+    const signal = request.signal;
+    const loopback = new AbortController();
+    const forward = () => loopback.abort(signal.reason);
+    if (signal.aborted) forward();
+    else signal.addEventListener('abort', forward, { once: true });
+    let answer: IncomingMessage;
+    try {
+      answer = await loopbackRequest(`${origin}${pathAndQuery}`, request.method, headers, body, loopback.signal);
+    } catch (error) {
+      signal.removeEventListener('abort', forward);
+      // An answer may have been on its way with events in it: have them sent again.
+      if (loopback.signal.aborted) channel.resend();
+      throw error;
+    }
+    const answerHeaders = headersOf(answer);
+    const carried = answerHeaders.get(EVENTS_HEADER);
+    if (carried !== null) {
+      signal.removeEventListener('abort', forward);
+      const text = await textOf(answer);
+      const cut = Number(carried);
+      channel.deliver(text.slice(0, cut));
+      await channel.caughtUp(Number(answerHeaders.get(SEQ_HEADER)));
+      if (signal.aborted) throw signal.reason;
+      answerHeaders.delete(EVENTS_HEADER);
+      answerHeaders.delete(SEQ_HEADER);
+      answerHeaders.delete('content-length');
+      return new Response(text.slice(cut), { status: answer.statusCode ?? 502, statusText: answer.statusMessage ?? '', headers: answerHeaders });
+    }
+    const response = responseOf(answer, request.method, answerHeaders);
     if (!response.body) {
       await arrived();
       return response;
     }
     // The body ends only once the call is in the test's calls: `await` the SDK call, then assert.
-    const body = response.body.pipeThrough(holdEndUntil(arrived, response.headers.get('content-type')?.startsWith('text/event-stream') ?? false));
-    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+    const held = response.body.pipeThrough(holdEndUntil(arrived, response.headers.get('content-type')?.startsWith('text/event-stream') ?? false));
+    return new Response(held, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
 
   const policy = hostPolicy(options);
@@ -381,8 +409,7 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
   (globalThis as Record<symbol, Session>)[SESSION] = session;
 
   if (options.interceptHosts === true) {
-    // Found before msw wraps fetch: TokenPak's own requests must not go through msw (its handler would see them again).
-    nativeFetch();
+    // TokenPak's own requests go out through node:http as loopback.ts found it, before msw patches it.
     try {
       const { startInterception } = await import('./intercept.ts');
       stopInterception = await startInterception(handle);
