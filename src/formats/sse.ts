@@ -85,10 +85,13 @@ export async function* parseSSE(body: AsyncIterable<Uint8Array | string>): Async
     else if (field === 'id' && !value.includes('\0')) id = value;
     else if (field === 'retry' && /^\d+$/.test(value)) retry = Number(value);
   };
+  // Where the search for a line end resumes: the text before it has none. A line
+  // longer than a chunk (a 64 KB delta) would otherwise be scanned again at every chunk.
+  let scanFrom = 0;
   for await (const chunk of body) {
     buffer += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
     let start = 0;
-    for (let i = 0; i < buffer.length; i++) {
+    for (let i = scanFrom; i < buffer.length; i++) {
       const c = buffer.charCodeAt(i);
       if (c !== 10 && c !== 13) continue;
       // A CR at the very end may be the first half of CRLF: wait for more input.
@@ -98,6 +101,8 @@ export async function* parseSSE(body: AsyncIterable<Uint8Array | string>): Async
       start = i + 1;
     }
     buffer = buffer.slice(start);
+    // A CR held back at the end is looked at again with the next chunk.
+    scanFrom = buffer.endsWith('\r') ? buffer.length - 1 : buffer.length;
   }
   buffer += decoder.decode();
   // A CR held back in case an LF followed ends its line after all.

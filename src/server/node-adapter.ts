@@ -213,7 +213,7 @@ async function writeAnswer(res: ServerResponse, answer: WritableAnswer, signal: 
         return;
       }
       if (step.done) break;
-      if (!res.write(step.value)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
+      if (!res.write(step.value)) await drainedOrClosed(res);
       if (signal.aborted) break;
     }
   } finally {
@@ -254,5 +254,20 @@ function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
       cancelled = true;
       req.resume();
     },
+  });
+}
+
+/**
+ * Waits until a full response buffer drains or the connection closes. Both
+ * listeners are removed either way: `once` would leave the other behind at
+ * every wait, and a long stream to a slow client waits thousands of times.
+ */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const go = () => {
+      res.off('drain', go).off('close', go);
+      resolve();
+    };
+    res.on('drain', go).on('close', go);
   });
 }
