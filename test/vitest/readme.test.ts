@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { linkedProject, REPO, runVitest } from './harness.ts';
 
 function fiveMinuteBlocks(): { lang: string; code: string }[] {
@@ -30,10 +31,18 @@ afterAll(() => {
 
 it('the five-minute setup works as written', async () => {
   const blocks = fiveMinuteBlocks();
-  const config = blocks.find((b) => b.lang === 'ts' && b.code.includes('plugins: [tokenpak()]'));
-  const yaml = blocks.find((b) => b.lang === 'yaml');
-  const test = blocks.find((b) => b.lang === 'ts' && b.code.startsWith('// test/assistant.test.ts'));
-  expect(config && yaml && test, JSON.stringify(blocks, null, 2)).toBeTruthy();
+  // Each step's block on its own, so that a missing or changed one is named.
+  const [config, yaml, test] = [
+    blocks.find((b) => b.lang === 'ts' && !b.code.startsWith('// test/')),
+    blocks.find((b) => b.lang === 'yaml'),
+    blocks.find((b) => b.lang === 'ts' && b.code.startsWith('// test/assistant.test.ts')),
+  ];
+  expect(config?.code, 'step 2, vitest.config.ts: the plugin from tokenpak/vitest').toMatch(/import \{ tokenpak \} from 'tokenpak\/vitest';[\s\S]*plugins: \[tokenpak\(\)\]/);
+  expect(parse(yaml?.code ?? ''), 'step 3, tokenpak.config.yaml: gpt-4 routed to a mock').toMatchObject({
+    providers: { mock: { type: 'mock' } },
+    models: { 'gpt-4': { provider: 'mock' } },
+  });
+  expect(test?.code, 'step 4, test/assistant.test.ts: the test fixture from tokenpak/vitest').toContain("import { test } from 'tokenpak/vitest';");
   writeFileSync(join(project.dir, 'vitest.config.ts'), config!.code);
   writeFileSync(join(project.dir, 'tokenpak.config.yaml'), yaml!.code);
   mkdirSync(join(project.dir, 'test'));
