@@ -21,7 +21,7 @@ export default defineConfig({
   sourcemap: false,
   clean: true,
   dts: { entry: { index: 'src/index.ts', 'vitest/index': 'src/vitest/index.ts', 'vitest/setup': 'src/vitest/setup.ts', 'vitest/global-setup': 'src/vitest/global-setup.ts' } },
-  external: ['vitest', 'msw', 'pg'],
+  external: ['vitest', 'msw', 'pg', 'redis'],
   // Keep `node:` in imports: `node:sqlite` (the call log) exists only under that prefix.
   removeNodeProtocol: false,
 });

@@ -19,7 +19,12 @@ export type TokenPakErrorCode =
   | 'method_not_allowed'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  /** A rate limit of the provider, or of TokenPak's own `limits:` (requests or tokens per minute) was reached (429). */
   | 'rate_limited'
+  /** A client key's spend limit (`cents_per_day`, `cents_per_month`) was reached (429). */
+  | 'budget_exceeded'
+  /** The counters of rate limits and budgets (Redis, `state.redis`) cannot be reached (503). */
+  | 'limits_unavailable'
   | 'provider_error'
   | 'provider_overloaded'
   | 'provider_timeout'

@@ -47,6 +47,8 @@ export interface Config {
   pricing: ParsedConfig['pricing'];
   /** Recording and replaying real providers' traffic (providers may override it with their own `cassettes:`). */
   cassettes: ParsedConfig['cassettes'];
+  /** Where rate-limit and budget counters live: Redis for a fleet, or (absent) this process's memory. */
+  state: ParsedConfig['state'];
   /**
    * Values never shown in any answer, log row or output: every value a
    * `${VAR}` put into a provider, `server.auth` or `logs.url`; providers'
@@ -151,6 +153,7 @@ function resolveSource(source: ConfigSource, file: string, replay = false): Conf
     logs: config.logs,
     pricing: config.pricing,
     cassettes: config.cassettes,
+    state: config.state,
     secrets: secretsOf(config, source.fromEnv),
   };
 }
@@ -161,8 +164,10 @@ const CREDENTIAL_HEADER = /auth|key|token|secret|passw|cookie|signature|credenti
 function secretsOf(config: ParsedConfig, fromEnv: ConfigSource['fromEnv']): string[] {
   const found = new Set<string>();
   for (const { path, value } of fromEnv) {
-    if (path[0] === 'providers' || (path[0] === 'server' && path[1] === 'auth') || (path[0] === 'logs' && path[1] === 'url')) found.add(value);
+    if (path[0] === 'providers' || (path[0] === 'server' && path[1] === 'auth') || (path[0] === 'logs' && path[1] === 'url') || path[0] === 'state') found.add(value);
   }
+  const redisPassword = config.state ? passwordOf(config.state.redis) : undefined;
+  if (redisPassword) found.add(redisPassword);
   for (const provider of Object.values(config.providers)) {
     if ('api_key' in provider && provider.api_key) found.add(provider.api_key);
     for (const [name, value] of Object.entries(provider.headers ?? {})) if (CREDENTIAL_HEADER.test(name)) found.add(value);
@@ -172,17 +177,32 @@ function secretsOf(config: ParsedConfig, fromEnv: ConfigSource['fromEnv']): stri
   return [...found].filter((value) => value.trim() !== '').sort((a, b) => b.length - a.length);
 }
 
-/** Per-key model lists name configured models; no key is listed twice. */
+/** The password in a URL (`redis://user:secret@host`), which no message may show. */
+function passwordOf(url: string): string | undefined {
+  try {
+    const password = decodeURIComponent(new URL(url).password);
+    return password === '' ? undefined : password;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Per-key model lists name configured models; no key is listed twice, and no name given to two keys. */
 function checkClientKeys(config: ParsedConfig, locate: Locate): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const routeNames = Object.keys(config.models);
   const seen = new Set<string>();
+  const names = new Set<string>();
   (config.server.auth?.keys ?? []).forEach((entry, i) => {
     const key = typeof entry === 'string' ? entry : entry.key;
     // The key itself is never printed: the message names its position.
     if (seen.has(key)) issues.push({ ...locate(['server', 'auth', 'keys', i]), message: 'is the same key as an earlier entry. Give each client its own key.' });
     seen.add(key);
     if (typeof entry === 'string') return;
+    if (entry.name !== undefined) {
+      if (names.has(entry.name)) issues.push({ ...locate(['server', 'auth', 'keys', i, 'name']), message: `"${entry.name}" names an earlier key too. Give each key its own name.` });
+      names.add(entry.name);
+    }
     entry.models?.forEach((model, j) => {
       if (!config.models[model]) {
         issues.push({
@@ -246,6 +266,15 @@ function describeZodIssue(issue: z.core.$ZodIssue, raw: unknown, locate: Locate)
             : `unknown ${String(path.at(-1))} ${JSON.stringify(value)}: use one of ${options.map((o) => `"${o}"`).join(', ')}.${didYouMean(String(value), options)}`,
       },
     ];
+  }
+  if (issue.code === 'invalid_union' && !('discriminator' in issue && issue.discriminator)) {
+    // A value only one alternative could take (an object where the others are a string or a number):
+    // its own problem, deep inside, says more than "must be a or b".
+    const value = valueAt(raw, path);
+    const candidates = issue.errors.filter((branch) => !branch.every((inner) => inner.path.length === 0 && inner.code === 'invalid_type'));
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && candidates.length === 1 && candidates[0]!.every((inner) => inner.path.length > 0)) {
+      return candidates[0]!.flatMap((inner) => describeZodIssue({ ...inner, path: [...path, ...inner.path] } as z.core.$ZodIssue, raw, locate));
+    }
   }
   if (issue.code === 'invalid_type' && valueAt(raw, path) === undefined) {
     return [{ ...locate(path), message: `is required (${issue.expected})` }];

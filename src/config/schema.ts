@@ -352,6 +352,33 @@ const oneOrMany = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]
   error: 'must be a name, or a list of names',
 });
 
+const perMinute = (what: string) =>
+  z.int({ error: `must be a whole number of ${what} per minute (1 or more)` }).min(1, { error: `must be 1 or more ${what} per minute; remove the line for no limit` });
+const centsLimit = (per: string) =>
+  z.number({ error: `must be a number of US cents per ${per} (500 is $5.00)` }).positive({ error: `must be more than 0 cents per ${per}; remove the line for no limit` });
+
+/**
+ * Rate limits, over any rolling minute. Requests are counted as they are
+ * admitted; tokens (input plus output) once the call is over, so a request
+ * is refused when the tokens of the last minute have reached the limit.
+ */
+export const rateLimitsSchema = z.strictObject({
+  /** Requests admitted in any 60 seconds. */
+  requests_per_minute: perMinute('requests').optional(),
+  /** Input plus output tokens of the calls of the last 60 seconds. */
+  tokens_per_minute: perMinute('tokens').optional(),
+});
+export type RateLimits = z.output<typeof rateLimitsSchema>;
+
+/** A client key's limits: rates, and spend in US cents per UTC calendar day and month. */
+export const keyLimitsSchema = rateLimitsSchema.extend({
+  /** Spend of the current UTC day; once reached, the key's requests are refused until midnight UTC. */
+  cents_per_day: centsLimit('day').optional(),
+  /** Spend of the current UTC month; once reached, the key's requests are refused until the 1st, 00:00 UTC. */
+  cents_per_month: centsLimit('month').optional(),
+});
+export type KeyLimits = z.output<typeof keyLimitsSchema>;
+
 /** How one model name is routed. */
 export const routeSchema = z.strictObject({
   /** The provider tried first. */
@@ -371,6 +398,8 @@ export const routeSchema = z.strictObject({
     .optional(),
   /** Other routes whose providers are tried after this route's own, in order. */
   fallback_route: oneOrMany.optional(),
+  /** Rate limits of this model, all clients together (spend limits are per client key: `server.auth.keys[].limits`). */
+  limits: rateLimitsSchema.optional(),
 });
 
 const sizeSchema = z.union([
@@ -387,9 +416,13 @@ export const clientKeySchema = z.union(
       key: z.string().min(16, { error: 'is too short for a key: use 16 characters or more, for example the output of `openssl rand -hex 24`' }),
       /** Model names (keys of `models:`) this key may use; default: every model. */
       models: z.array(z.string().min(1)).min(1).optional(),
+      /** Who holds the key, named in refusals and limit errors (the key itself never is). */
+      name: z.string().min(1).max(100).optional(),
+      /** Requests and tokens per minute, and spend per day and month, of this key (all its models together). */
+      limits: keyLimitsSchema.optional(),
     }),
   ],
-  { error: 'must be a key (usually ${VAR}), or {key, models}' },
+  { error: 'must be a key (usually ${VAR}), or {key, name, models, limits}' },
 );
 export type ClientKeySetting = z.output<typeof clientKeySchema>;
 
@@ -510,6 +543,17 @@ export const priceSchema = z.strictObject({
   cached_input: z.number().min(0).optional(),
 });
 
+/**
+ * Where state shared by replicas lives (the counters of rate limits and
+ * budgets). Absent: in this process's memory, which is right for one replica.
+ */
+export const stateSchema = z.strictObject({
+  /** A Redis URL (`redis://host:6379`, `rediss://…` for TLS); usually `${REDIS_URL}`. Every replica names the same one. */
+  redis: z.string().regex(/^rediss?:\/\/./, { error: 'must be a redis:// or rediss:// URL, for example redis://127.0.0.1:6379 or ${REDIS_URL}' }),
+  /** Prefix of TokenPak's keys in Redis, so that several fleets (or tests) can share one Redis. */
+  prefix: z.string().min(1).max(200).default('tokenpak'),
+});
+
 export const configSchema = z.strictObject({
   /** Named providers. */
   providers: z.record(z.string(), providerSchema),
@@ -521,6 +565,8 @@ export const configSchema = z.strictObject({
   pricing: z.record(z.string(), priceSchema).default({}),
   /** Recording and replaying real providers' traffic. */
   cassettes: cassettesSchema.default(cassettesSchema.parse({})),
+  /** Shared state for a fleet of replicas (`{redis: url}`); default: in memory. */
+  state: stateSchema.optional(),
 });
 
 type RawInput = z.input<typeof configSchema>;
@@ -548,6 +594,7 @@ export type OpenAIProviderSettings = z.output<typeof openaiProviderSchema>;
 export type AnthropicProviderSettings = z.output<typeof anthropicProviderSchema>;
 export type CustomProviderSettings = z.output<typeof customProviderSchema>;
 export type CassettesSettings = z.output<typeof cassettesSchema>;
+export type StateSettings = z.output<typeof stateSchema>;
 export type RouteSettings = z.output<typeof routeSchema>;
 export type ModelResponses = z.output<typeof modelResponsesSchema>;
 export type ProviderType = ProviderSettings['type'];

@@ -30,11 +30,14 @@ const OPENAI_CODES: Partial<Record<TokenPakErrorCode, string | null>> = {
   route_not_found: null,
   method_not_allowed: null,
   rate_limited: 'rate_limit_exceeded',
+  // OpenAI's own answer to a spent quota: a 429 that says retrying soon will not help.
+  budget_exceeded: 'insufficient_quota',
   provider_error: null,
   internal_error: null,
 };
 
 function openaiType(status: number, code: TokenPakErrorCode): string {
+  if (code === 'budget_exceeded') return 'insufficient_quota';
   if (code === 'rate_limited' || status === 429) return 'requests';
   if (status === 401 || code === 'provider_auth_error') return 'authentication_error';
   if (status === 403) return 'permission_error';

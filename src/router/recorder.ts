@@ -33,7 +33,7 @@ export interface CallStart {
 /** How a call ended. */
 export type CallResult =
   | { ok: true; usage: Usage; ttftMs?: number; /** Kept only with `logs.capture_bodies`. */ responseBody?: unknown }
-  | { ok: false; error: TokenPakError };
+  | { ok: false; error: TokenPakError; /** What a stream cut short produced (counted and priced). */ usage?: Usage };
 
 export interface RecorderOptions {
   log: CallLogStore;
@@ -46,7 +46,7 @@ export interface Recorder {
   /** A provider that answered. */
   ok(target: AttemptTarget, usage: Usage, started: number, extra?: { ttftMs?: number; warnings?: string[] | undefined }): AttemptRecord;
   /** A provider that failed. */
-  failed(target: AttemptTarget, error: TokenPakError, started: number, extra?: { ttftMs?: number }): AttemptRecord;
+  failed(target: AttemptTarget, error: TokenPakError, started: number, extra?: { ttftMs?: number; usage?: Usage }): AttemptRecord;
   /** The call's record, appended to the log. */
   finish(call: CallStart, attempts: AttemptRecord[], result: CallResult): CallRecord;
 }
@@ -76,7 +76,9 @@ export function createRecorder({ log, pricer, captureBodies }: RecorderOptions):
         errorMessage: error.detail,
         latencyMs: elapsed(started),
         ...(extra.ttftMs !== undefined ? { ttftMs: extra.ttftMs } : {}),
-        costCents: 0,
+        ...(extra.usage ? { inputTokens: extra.usage.inputTokens, outputTokens: extra.usage.outputTokens } : {}),
+        // A failure before any answer costs nothing; a stream cut short costs what it produced.
+        costCents: extra.usage ? pricer(target.providerType, target.model, extra.usage) : 0,
       };
     },
 
@@ -92,8 +94,8 @@ export function createRecorder({ log, pricer, captureBodies }: RecorderOptions):
         outcome: result.ok ? 'ok' : 'error',
         status: result.ok ? 200 : result.error.status,
         latencyMs: elapsed(start.started),
-        inputTokens: result.ok ? result.usage.inputTokens : 0,
-        outputTokens: result.ok ? result.usage.outputTokens : 0,
+        inputTokens: result.usage?.inputTokens ?? 0,
+        outputTokens: result.usage?.outputTokens ?? 0,
         costCents: sumCost(attempts),
         stream: start.stream,
         attempts,

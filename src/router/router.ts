@@ -14,6 +14,7 @@ import type { AttemptRecord, CallFormat, CallLogStore, CallRecord } from '../log
 import type { Pricer } from '../pricing/pricing.ts';
 import type { CallOptions, Provider } from '../providers/types.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
+import { estimateInputTokens, estimateOutputTokens } from '../providers/mock/tokens.ts';
 import { watchCall, type Admission, type CallObserver, type CallWatch, type ObservedCall } from './observer.ts';
 import { createRecorder, elapsed, sumCost, type AttemptTarget, type CallResult, type CallStart } from './recorder.ts';
 
@@ -253,8 +254,10 @@ export function createRouter(options: RouterOptions): Router {
             const response = collected.response();
             resolveDone(finish(start, attempts, { ok: true, usage: response.usage, ttftMs, responseBody: response }, watched));
           } else {
-            push(attempts, recorder.failed(who(provider, target), failure!, attemptStarted, { ttftMs }), watched);
-            resolveDone(finish(start, attempts, { ok: false, error: failure! }, watched));
+            // A stream cut short is still paid for up to where it stopped (providers bill what they produced).
+            const usage = producedUsage({ ...request, model: target.model }, firstEvent, collected);
+            push(attempts, recorder.failed(who(provider, target), failure!, attemptStarted, { ttftMs, usage }), watched);
+            resolveDone(finish(start, attempts, { ok: false, error: failure!, usage }, watched));
           }
         }
       })();
@@ -362,6 +365,20 @@ interface Watched {
 function push(attempts: AttemptRecord[], record: AttemptRecord, watched: Watched | undefined): void {
   attempts.push(record);
   watched?.watch.onAttemptEnd?.(record, attempts.length - 1);
+}
+
+/**
+ * The usage of a stream that ended before its final event: the input tokens
+ * as the provider reported them up front (Anthropic's `message_start`), or
+ * counted from the request; the output tokens counted from what was streamed
+ * (the tokenizer for OpenAI-family models, the estimate for others).
+ */
+function producedUsage(request: ChatRequest, first: StreamEvent, collected: StreamAccumulator): Usage {
+  const reported = first.type === 'start' ? first.inputTokens : undefined;
+  return {
+    inputTokens: reported ?? estimateInputTokens(request),
+    outputTokens: estimateOutputTokens(collected.response().content, request.model),
+  };
 }
 
 /** A provider without the endpoint: a retryable failure, so the next provider of the chain is tried. */

@@ -10,6 +10,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/load.ts';
 import { TokenPakError } from '../errors.ts';
 import type { ServerAnswer, ServerRequest } from './exchange.ts';
+import { clientKeyId } from '../limits/limiter.ts';
 
 /** What a served app checks; absent for in-process use (the Vitest plugin), where no browser or stranger can reach it. */
 export interface AccessOptions {
@@ -27,8 +28,16 @@ export interface Access {
   checkBrowser(request: Pick<ServerRequest, 'method' | 'headers'>): Record<string, string>;
   /** The answer to a CORS preflight from a listed origin, or undefined when `request` is not one. */
   preflight(request: Pick<ServerRequest, 'method' | 'headers'>, methods: readonly string[], cors: Record<string, string>): ServerAnswer | undefined;
-  /** Checks the client key; returns the models it may use (undefined: all). Throws 401. */
-  authenticate(request: Pick<ServerRequest, 'method' | 'headers'>): ReadonlySet<string> | undefined;
+  /** Checks the client key; returns which key it is (undefined when the proxy has no keys). Throws 401. */
+  authenticate(request: Pick<ServerRequest, 'method' | 'headers'>): ClientKey | undefined;
+}
+
+/** The client key a request presented. */
+export interface ClientKey {
+  /** Its id (a digest, never the key), under which its limits are counted. */
+  id: string;
+  /** The models it may use; undefined: all. */
+  models: ReadonlySet<string> | undefined;
 }
 
 /** Is `host` (a bind address or a `Host` name, without port) this machine's loopback? */
@@ -64,7 +73,7 @@ export function createAccess(config: Config, options: AccessOptions): Access {
   const keys = (config.server.auth?.keys ?? []).map((entry) => {
     const key = typeof entry === 'string' ? entry : entry.key;
     const models = typeof entry === 'string' || !entry.models ? undefined : new Set(entry.models);
-    return { digest: digest(key), models };
+    return { digest: digest(key), models, id: clientKeyId(key) };
   });
 
   return {
@@ -131,7 +140,7 @@ export function createAccess(config: Config, options: AccessOptions): Access {
       if (matched < 0) {
         throw new TokenPakError('unauthorized', 'The client key is not valid: it is none of server.auth.keys. Check the API key your client sends.', { status: 401 });
       }
-      return keys[matched]!.models;
+      return { id: keys[matched]!.id, models: keys[matched]!.models };
     },
   };
 }

@@ -70,6 +70,8 @@ interface HandlerContext {
   format: WireFormat;
   /** The models the client's key may use; undefined: all. */
   allowedModels: ReadonlySet<string> | undefined;
+  /** Id of the client's key (a digest), when the proxy has keys. */
+  client: string | undefined;
 }
 
 type Handler = (request: ServerRequest, context: HandlerContext) => Promise<ServerAnswer>;
@@ -134,6 +136,7 @@ export function createApp(options: AppOptions): App {
             clientFormat: clientFormat(context.format),
             model: typeof fields.model === 'string' ? fields.model : '',
             stream: fields.stream === true,
+            ...(context.client !== undefined ? { client: context.client } : {}),
             startedAt,
             started,
             ...(config.logs.capture_bodies && body !== undefined ? { rawBody: body } : {}),
@@ -145,7 +148,7 @@ export function createApp(options: AppOptions): App {
     }
   };
 
-  const chat = callHandler((format) => format.name, async (request, { requestId, format, allowedModels }, readBody, routed) => {
+  const chat = callHandler((format) => format.name, async (request, { requestId, format, allowedModels, client }, readBody, routed) => {
     refuseOwnRequest(request);
     const raw = await readBody();
     const parsed = format.parseRequest(raw, request.headers);
@@ -163,6 +166,7 @@ export function createApp(options: AppOptions): App {
       clientFormat: format.name,
       signal: request.signal,
       headers: withoutCredentials(request.headers),
+      ...(client !== undefined ? { client } : {}),
       ...(config.logs.capture_bodies ? { rawBody: raw } : {}),
     };
     const renderContext = { requestId, ...(parsed.echo ? { echo: parsed.echo } : {}) };
@@ -210,7 +214,7 @@ export function createApp(options: AppOptions): App {
     }
   });
 
-  const embeddings = callHandler(() => 'openai-embeddings', async (request, { requestId, allowedModels }, readBody, routed) => {
+  const embeddings = callHandler(() => 'openai-embeddings', async (request, { requestId, allowedModels, client }, readBody, routed) => {
     refuseOwnRequest(request);
     const raw = await readBody();
     const { request: parsed, encoding } = parseEmbeddingRequest(raw);
@@ -220,6 +224,7 @@ export function createApp(options: AppOptions): App {
       clientFormat: 'openai-embeddings',
       signal: request.signal,
       headers: withoutCredentials(request.headers),
+      ...(client !== undefined ? { client } : {}),
       ...(config.logs.capture_bodies ? { rawBody: raw } : {}),
     });
     routed();
@@ -306,8 +311,8 @@ export function createApp(options: AppOptions): App {
           );
         }
         // /healthz stays open to load balancers and supervisors.
-        const allowedModels = access && path !== '/healthz' ? access.authenticate(request) : undefined;
-        const answer = await handler(request, { requestId, format, allowedModels });
+        const client = access && path !== '/healthz' ? access.authenticate(request) : undefined;
+        const answer = await handler(request, { requestId, format, allowedModels: client?.models, client: client?.id });
         if (access) Object.assign(answer.headers, cors);
         return head ? await withoutBody(answer) : answer;
       } catch (thrown) {

@@ -17,6 +17,11 @@ import { scrubProvider } from '../providers/scrub.ts';
 import type { Provider } from '../providers/types.ts';
 import type { Admission, CallObserver } from '../router/observer.ts';
 import { createRouter, type Router } from '../router/router.ts';
+import { createLimitStore } from '../limits/create-store.ts';
+import { limitHooks } from '../limits/hooks.ts';
+import { createLimiter, hasLimits } from '../limits/limiter.ts';
+import { createMemoryLimitStore } from '../limits/memory-store.ts';
+import type { LimitStore } from '../limits/types.ts';
 import { checkExposure, type AccessOptions } from './access.ts';
 import { createApp, type App } from './app.ts';
 import { toNodeListener } from './node-adapter.ts';
@@ -57,6 +62,12 @@ export interface ProxyOptions {
   observers?: readonly CallObserver[];
   /** Lets each call through or refuses it before routing (rate limits, budgets): see `src/router/observer.ts`. */
   admit?: Admission;
+  /**
+   * The counters of rate limits and budgets. Default: the store `state:`
+   * names (Redis, shared by a fleet) or this process's memory, created only
+   * when the config sets limits.
+   */
+  limits?: LimitStore;
 }
 
 /** A TokenPak proxy listening on a port. */
@@ -102,15 +113,28 @@ export function createProxyParts(options: ProxyOptions, access?: AccessOptions) 
       provider.type === 'mock' ? provider : scrubProvider(provider, scrub),
     ]),
   );
+  const redactText = createRedactor(config.secrets);
+  // Limits are this config's: a reload builds them again, over the same counters (options.limits).
+  const limits = hasLimits(config)
+    ? limitHooks(createLimiter(config, options.limits ?? createMemoryLimitStore()), (line) => process.stderr.write(`[tokenpak] ${redactText(line)}\n`))
+    : undefined;
+  const observers = [...(options.observers ?? []), ...(limits ? [limits.observer] : [])];
+  const outer = options.admit;
+  const admit: Admission | undefined =
+    limits && outer
+      ? async (call) => {
+          await outer(call);
+          await limits.admit(call);
+        }
+      : (limits?.admit ?? outer);
   const router = createRouter({
     config,
     providers,
     pricer: createPricer(config.pricing),
     log,
-    ...(options.observers?.length ? { observers: options.observers } : {}),
-    ...(options.admit ? { admit: options.admit } : {}),
+    ...(observers.length ? { observers } : {}),
+    ...(admit ? { admit } : {}),
   });
-  const redactText = createRedactor(config.secrets);
   const onInternalError = options.onInternalError ?? ((error: unknown) => console.error(`[tokenpak] internal error: ${redactText(inspect(error))}`));
   const onClientGone = options.onClientGone ?? ((line: string) => process.stderr.write(`[tokenpak] ${line}\n`));
   // Aborted when a stop's grace period runs out: streams still open end with an error event in their format.
@@ -138,6 +162,9 @@ export async function startProxy(options: ProxyOptions): Promise<TokenPakProxy> 
   }
   const host = options.host ?? options.config.server.host;
   checkExposure(options.config, host);
+  // Redis is connected (and its client imported) only for a config that sets limits and names it.
+  const ownLimits = !options.limits && hasLimits(options.config) ? await createLimitStore(options.config) : undefined;
+  if (ownLimits) options = { ...options, limits: ownLimits };
   const parts = createProxyParts(options, { bindHost: host });
   const middleware = options.fetch;
   const app: App = middleware ? { fetch: (request) => middleware(request, parts.app) } : parts.app;
@@ -159,6 +186,10 @@ export async function startProxy(options: ProxyOptions): Promise<TokenPakProxy> 
       server.off('error', reject);
       resolve();
     });
+  }).catch(async (error: unknown) => {
+    // A port in use: the Redis connection would keep the process alive.
+    await ownLimits?.close();
+    throw error;
   });
   let stopping = false;
   // Set once a stop's drain window is over: from then on, idle connections are closed as they appear.
@@ -221,6 +252,7 @@ export async function startProxy(options: ProxyOptions): Promise<TokenPakProxy> 
         await parts.log.close();
         await Promise.all([...parts.providers.values()].map((p) => p.close?.()));
         await options.cassettes?.close();
+        await ownLimits?.close();
       })();
       return closing;
     },

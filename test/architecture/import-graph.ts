@@ -72,8 +72,12 @@ export function importEdges(dir = join(root, 'src')): ImportEdge[] {
  *
  * `cassettes` stands with the router: it builds the real providers with a
  * recording/replaying transport, and the server uses it; it never routes.
+ *
+ * `limits` stands between the server and the router: it hooks into the
+ * router's admission and call observers (`router/observer.ts`) to refuse
+ * calls over a rate limit or budget and to count what calls used.
  */
-export const STACK = [['cli', 'vitest'], ['server'], ['router', 'cassettes'], ['providers'], ['formats']] as const;
+export const STACK = [['cli', 'vitest'], ['server'], ['limits'], ['router', 'cassettes'], ['providers'], ['formats']] as const;
 export const BESIDE = ['config', 'logs', 'pricing'] as const;
 export const BASE = ['errors', 'util', 'canonical'] as const;
 
