@@ -1,6 +1,7 @@
 /**
- * When to try an upstream call again, and how long to wait first. The waiting
- * and re-sending are undici's retry interceptor's; this is only the policy.
+ * When to try an upstream call again, and how long to wait first. The
+ * re-sending is upstream.ts's retry loop, which runs only after a failure;
+ * this is only the policy.
  */
 
 /** Retry settings of one provider. */

@@ -1,12 +1,16 @@
 /**
  * The HTTP client every real provider uses to reach its API: one keep-alive
  * undici Pool per provider, the provider's timeouts, and retries with
- * exponential backoff and jitter that honour `retry-after` (undici's retry
- * interceptor with TokenPak's policy). Failures come out as ProviderErrors
- * whose code, status and retryability the router acts on; their messages
- * carry the upstream's own error message, never a request header or a key.
+ * exponential backoff and jitter that honour `retry-after`. A call that
+ * succeeds at once costs one plain `Pool.request` (no retry interceptor, no
+ * timer, no AbortController: the profile found those at about 15% of a
+ * gateway call); the retry loop runs only after a failure. Failures come out
+ * as ProviderErrors whose code, status and retryability the router acts on;
+ * their messages carry the upstream's own error message, never a request
+ * header or a key.
  */
 import type { Dispatcher, Pool } from 'undici';
+import { CallScope } from './call-scope.ts';
 import { classifyStatus, ProviderError, TokenPakError, type TokenPakErrorCode } from '../../errors.ts';
 import { parseSSE, type ParsedSSE } from '../../formats/sse.ts';
 import type { CallOptions } from '../types.ts';
@@ -96,18 +100,12 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   // undici is loaded on the first upstream call, not at import: a mock-only
   // proxy (and every Vitest test file) never pays for it.
   let owned: Pool | undefined;
-  let composed: Promise<Dispatcher> | undefined;
+  let dispatcher: Dispatcher | undefined;
+  let loading: Promise<Dispatcher> | undefined;
   const getDispatcher = () =>
-    (composed ??= import('undici').then(({ Pool, interceptors }) => {
-      const base = options.dispatcher ?? (owned = new Pool(origin, { connectTimeout: timeouts.connectMs, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 }));
-      return base.compose(
-        interceptors.retry({
-          throwOnError: false,
-          methods: ['POST'],
-          statusCodes: [...RETRYABLE_STATUSES],
-          errorCodes: [...RETRYABLE_ERROR_CODES],
-        }),
-      );
+    (loading ??= import('undici').then(({ Pool }) => {
+      dispatcher = options.dispatcher ?? (owned = new Pool(origin, { connectTimeout: timeouts.connectMs, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 }));
+      return dispatcher;
     }));
 
   /** Turns whatever undici or the body threw into a ProviderError. */
@@ -139,15 +137,31 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     return new ProviderError('provider_connection_error', clean(`${who} ${reason}${after}.`), { provider, status: 502, retryable: true, cause: error });
   };
 
-  /** The failure of one try that is about to be retried (its body, if any, is not read: undici discards it). */
-  const tryError = (error: Error & { statusCode?: number }, call: CallOptions, scope: CallScope, waitMs: number): TokenPakError => {
+  /** The failure of one try that is about to be retried: a network error, or a status (its body is not read). */
+  const tryError = (failed: unknown, status: number | undefined, call: CallOptions, scope: CallScope, waitMs: number): TokenPakError => {
     const retrying = ` Retrying in ${waitMs} ms.`;
-    if (error.statusCode === undefined) {
-      const failed = failure(error, call, scope, 1, 'request');
-      return new ProviderError(failed.code, `${failed.detail}${retrying}`, { provider, status: failed.status, retryable: true, cause: error });
+    if (status === undefined) {
+      const error = failure(failed, call, scope, 1, 'request');
+      return new ProviderError(error.code, `${error.detail}${retrying}`, { provider, status: error.status, retryable: true, cause: failed });
     }
-    const { code } = classifyStatus(error.statusCode);
-    return new ProviderError(code, `${who} answered HTTP ${error.statusCode}.${retrying}`, { provider, status: error.statusCode, retryable: true });
+    const { code } = classifyStatus(status);
+    return new ProviderError(code, `${who} answered HTTP ${status}.${retrying}`, { provider, status, retryable: true });
+  };
+
+  /**
+   * The wait before another try after a retryable failure (a status or a
+   * network error code), or undefined when there is to be none: retries used
+   * up, the call over, a `retry-after` longer than `retry_max_ms` (better
+   * spent at the next provider), or a wait past the call's deadline.
+   */
+  const retryWait = (tries: number, status: number | undefined, code: string | undefined, headers: Record<string, string | string[] | undefined> | undefined, scope: CallScope): number | undefined => {
+    if (tries > retry.maxRetries || scope.cancelled) return undefined;
+    const retryable = status !== undefined ? RETRYABLE_STATUSES.includes(status) : RETRYABLE_ERROR_CODES.has(code ?? '');
+    if (!retryable) return undefined;
+    const asked = status !== undefined ? retryAfterMs(headers) : undefined;
+    if (asked !== undefined && asked > retry.maxMs) return undefined;
+    const wait = asked ?? backoffMs(retry, tries);
+    return Date.now() + wait >= scope.deadlineAt ? undefined : wait;
   };
 
   const statusError = async (status: number, headers: Record<string, string | string[] | undefined>, body: Dispatcher.ResponseData['body'], tries: number): Promise<ProviderError> => {
@@ -185,55 +199,51 @@ export function createUpstream(options: UpstreamOptions): Upstream {
 
     async post(path, payload, call = {}) {
       const scope = new CallScope(timeouts.totalMs, call.signal);
-      const { signal } = scope;
-      const deadlineAt = Date.now() + timeouts.totalMs;
-      let tries = 1;
-      let responded = false;
-      // Per call, so that it can see whether the answer has begun: a failure
-      // in the middle of a body is never retried (undici would re-send the
-      // POST with a Range header, paying for a second answer).
-      const policy = (error: Error & { statusCode?: number; code?: string; headers?: Record<string, string | string[]> }, _context: unknown, next: (error?: Error | null) => void) => {
-        if (responded || tries > retry.maxRetries) return next(error);
-        const retryable = error.statusCode !== undefined ? RETRYABLE_STATUSES.includes(error.statusCode) : RETRYABLE_ERROR_CODES.has(error.code ?? '');
-        if (!retryable || signal.aborted) return next(error);
-        const asked = error.statusCode !== undefined ? retryAfterMs(error.headers) : undefined;
-        // A wait longer than we allow is better spent at the next provider.
-        if (asked !== undefined && asked > retry.maxMs) return next(error);
-        const wait = asked ?? backoffMs(retry, tries);
-        if (Date.now() + wait >= deadlineAt) return next(error);
-        // Each try is its own attempt in the call log, with the wait that follows it.
-        call.onRetry?.({ error: tryError(error, call, scope, wait), waitMs: wait });
-        tries++;
-        return setTimeout(() => next(null), wait);
-      };
-
       const headers: Record<string, string> = {
         'content-type': 'application/json',
         accept: call.accept ?? 'application/json',
         ...(call.requestId ? { 'x-tokenpak-request-id': call.requestId } : {}),
         [LOOP_HEADER]: INSTANCE_ID,
-        ...call.upstreamHeaders,
         ...options.headers,
       };
-      const request: Dispatcher.RequestOptions & { retryOptions: object } = {
+      const request: Dispatcher.RequestOptions = {
         origin,
         path: basePath + path + base.search,
         method: 'POST',
         headers,
         body: JSON.stringify(payload),
-        signal,
+        // undici takes any object with addEventListener as a signal (its types name only AbortSignal and EventEmitter).
+        signal: scope as unknown as AbortSignal,
         headersTimeout: timeouts.firstByteMs,
         bodyTimeout: timeouts.idleMs,
-        retryOptions: { retry: policy },
       };
+      const send = dispatcher ?? (await getDispatcher());
+      let tries = 1;
       let response: Dispatcher.ResponseData;
-      try {
-        response = await (await getDispatcher()).request(request);
-      } catch (error) {
-        scope.dispose();
-        throw failure(error, call, scope, tries, 'request');
-      } finally {
-        responded = true;
+      for (;;) {
+        try {
+          // The scope is no AbortSignal (undici cannot see that it already ended): a call over before a try is not sent.
+          if (scope.cancelled) throw scope.reason;
+          response = await send.request(request);
+        } catch (error) {
+          const wait = retryWait(tries, undefined, (error as { code?: string }).code, undefined, scope);
+          if (wait === undefined) {
+            scope.dispose();
+            throw failure(error, call, scope, tries, 'request');
+          }
+          // Each try is its own attempt in the call log, with the wait that follows it.
+          call.onRetry?.({ error: tryError(error, undefined, call, scope, wait), waitMs: wait });
+          tries++;
+          await scope.pause(wait);
+          continue;
+        }
+        const wait = response.statusCode >= 200 && response.statusCode < 300 ? undefined : retryWait(tries, response.statusCode, undefined, response.headers, scope);
+        if (wait === undefined) break;
+        // Read what the failed try sent, so that its connection is kept for the next one.
+        void response.body.dump({ limit: ERROR_BODY_LIMIT }).catch(() => {});
+        call.onRetry?.({ error: tryError(undefined, response.statusCode, call, scope, wait), waitMs: wait });
+        tries++;
+        await scope.pause(wait);
       }
       const { statusCode: status, headers: responseHeaders, body } = response;
       if (status < 200 || status >= 300) {
@@ -280,42 +290,6 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       await owned?.close();
     },
   };
-}
-
-/**
- * The abort signal of one upstream call: the caller's signal, or the end of
- * the call's total time. A plain timer cleared when the call ends, rather than
- * AbortSignal.timeout and AbortSignal.any, whose signals would each live for
- * the whole `timeout_ms` (ten minutes by default) after a call that took one.
- */
-class CallScope {
-  readonly #controller = new AbortController();
-  readonly #timer: NodeJS.Timeout;
-  readonly #caller: AbortSignal | undefined;
-  readonly #onCallerAbort = () => this.#controller.abort(this.#caller!.reason);
-  /** The total time ran out (rather than the caller giving up). */
-  timedOut = false;
-
-  constructor(totalMs: number, caller: AbortSignal | undefined) {
-    this.#caller = caller;
-    if (caller?.aborted) this.#controller.abort(caller.reason);
-    else caller?.addEventListener('abort', this.#onCallerAbort, { once: true });
-    this.#timer = setTimeout(() => {
-      this.timedOut = true;
-      this.#controller.abort(new DOMException(`The call took longer than ${totalMs} ms.`, 'TimeoutError'));
-    }, totalMs);
-    this.#timer.unref();
-  }
-
-  get signal(): AbortSignal {
-    return this.#controller.signal;
-  }
-
-  /** The call is over: stop the clock and let go of the caller's signal. */
-  dispose(): void {
-    clearTimeout(this.#timer);
-    this.#caller?.removeEventListener('abort', this.#onCallerAbort);
-  }
 }
 
 const FIXES: Partial<Record<TokenPakErrorCode, (provider: string) => string>> = {
