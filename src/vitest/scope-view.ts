@@ -9,6 +9,7 @@ import type { MockCall, MockRuntimeSettings } from '../providers/mock/mock-provi
 import type { Channel } from './channel.ts';
 import type { ScopeInfo } from './protocol.ts';
 import type { TokenPakCall } from './scope.ts';
+import { createCallWaiters } from './call-waiters.ts';
 
 export interface ScopeView {
   /** `<channel>.f1` for a file, `<channel>.t3` for a test. */
@@ -70,7 +71,7 @@ export function createScopeView(init: ScopeViewInit): ScopeView {
   const mockCalls = new Map<string, MockCall[]>();
   const notes: string[] = [];
   const refusals: Array<{ error: Error; observed: boolean; reported: boolean }> = [];
-  const waiters = new Set<() => void>();
+  const waiters = createCallWaiters(calls);
   let info: ScopeInfo | undefined = init.known;
   if (init.info instanceof Promise) {
     init.info.then(
@@ -132,22 +133,7 @@ export function createScopeView(init: ScopeViewInit): ScopeView {
       );
       return new ControlResult(done, () => (refusal.observed = true));
     },
-    waitForCalls(count, timeoutMs) {
-      if (calls.length >= count) return Promise.resolve(calls);
-      return new Promise((resolve, reject) => {
-        const wake = () => {
-          if (calls.length < count) return;
-          clearTimeout(timer);
-          waiters.delete(wake);
-          resolve(calls);
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(wake);
-          reject(new Error(`[tokenpak] Waited ${timeoutMs} ms for ${count} call(s) to finish, but ${calls.length} did. Check that the code under test reaches TokenPak (the transcript lists the calls that arrived).`));
-        }, timeoutMs);
-        waiters.add(wake);
-      });
-    },
+    waitForCalls: (count, timeoutMs) => waiters.wait(count, timeoutMs),
     arrived(call, byMock) {
       if (call) calls.push(call);
       for (const [name, list] of Object.entries(byMock)) {
@@ -155,7 +141,7 @@ export function createScopeView(init: ScopeViewInit): ScopeView {
         if (kept) kept.push(...(list as MockCall[]));
         else mockCalls.set(name, [...(list as MockCall[])]);
       }
-      for (const wake of waiters) wake();
+      waiters.wake();
     },
   };
   return view;

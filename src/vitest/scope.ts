@@ -18,6 +18,7 @@ import { createProxyParts, type ProxyOptions } from '../server/proxy.ts';
 import type { ScopeOptions } from './options.ts';
 import { prepareConfig, simulatedProviders } from './options.ts';
 import type { SimulatedUpstream, Simulator } from './simulator.ts';
+import { createCallWaiters } from './call-waiters.ts';
 
 /** One provider attempt of a call, as a test sees it. */
 export interface TokenPakAttempt extends AttemptRecord {
@@ -122,7 +123,7 @@ export function createScope(init: ScopeInit): Scope {
   const mocks = new Map<string, MockProvider>();
   const details = new Map<string, AttemptDetail[]>();
   const calls: TokenPakCall[] = [];
-  const waiters = new Set<() => void>();
+  const waiters = createCallWaiters(calls);
   const log = createMemoryCallLog();
   // Bodies as the app sent them, by request id, until their call is logged.
   const clientRequests = new Map<string, unknown>();
@@ -132,7 +133,7 @@ export function createScope(init: ScopeInit): Scope {
     calls.push(call);
     details.delete(record.id);
     clientRequests.delete(record.id);
-    for (const wake of waiters) wake();
+    waiters.wake();
     init.onCall?.(call);
   });
 
@@ -199,22 +200,7 @@ export function createScope(init: ScopeInit): Scope {
     async ready() {
       if (!app) await ready;
     },
-    waitForCalls(count, timeoutMs) {
-      if (calls.length >= count) return Promise.resolve(calls);
-      return new Promise((resolve, reject) => {
-        const wake = () => {
-          if (calls.length < count) return;
-          clearTimeout(timer);
-          waiters.delete(wake);
-          resolve(calls);
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(wake);
-          reject(new Error(`[tokenpak] Waited ${timeoutMs} ms for ${count} call(s) to finish, but ${calls.length} did. Check that the code under test reaches TokenPak (the transcript lists the calls that arrived).`));
-        }, timeoutMs);
-        waiters.add(wake);
-      });
-    },
+    waitForCalls: (count, timeoutMs) => waiters.wait(count, timeoutMs),
     async dispose() {
       simulator.unregister(id);
       await log.close();
