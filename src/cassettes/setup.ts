@@ -3,6 +3,7 @@
  * distinct setting (the top-level `cassettes:` and any provider's own), each
  * real provider given a dispatcher onto its set.
  */
+import { createHash } from 'node:crypto';
 import type { Config } from '../config/load.ts';
 import type { CassettesSettings } from '../config/schema.ts';
 import { createAnthropicProvider } from '../providers/anthropic/anthropic-provider.ts';
@@ -38,19 +39,34 @@ export interface Cassettes {
  */
 export function createCassettes(
   config: Config,
-  options: { overrides?: CassetteOverrides; defaultTiming?: ReplayTiming; base?: ProviderFactory } = {},
+  options: {
+    overrides?: CassetteOverrides;
+    defaultTiming?: ReplayTiming;
+    base?: ProviderFactory;
+    /**
+     * Sets shared with other configs' cassettes (by their settings): the
+     * Vitest run's scopes use one set per folder and mode, so that tests
+     * naming the same cassette write one file.
+     */
+    shared?: Map<string, CassetteSet>;
+  } = {},
 ): Cassettes | undefined {
   const overrides = options.overrides ?? {};
   if (!cassettesEnabled(config, overrides)) return undefined;
   const secrets = config.secrets;
+  const shared = options.shared ?? new Map<string, CassetteSet>();
+  const secretsDigest = createHash('sha256').update(JSON.stringify(secrets)).digest('hex');
+  // The sets this config uses (a subset of the shared ones).
   const sets = new Map<string, CassetteSet>();
   const setFor = (settings: CassettesSettings): CassetteSet | undefined => {
     const mode = settings === config.cassettes ? (overrides.mode ?? settings.mode) : settings.mode;
     if (mode === 'off') return undefined;
     const dir = settings === config.cassettes ? (overrides.dir ?? settings.dir) : settings.dir;
     const timing = (settings === config.cassettes ? overrides.timing : undefined) ?? settings.timing ?? options.defaultTiming ?? 'recorded';
-    const key = JSON.stringify([mode, dir, timing, settings.on_miss, settings.ignore, settings.redact, settings.name]);
-    let set = sets.get(key);
+    const redactions = [...config.cassettes.redact, ...settings.redact];
+    // The secrets are part of what a set does (its redactor), kept in the key only as a digest.
+    const key = JSON.stringify([mode, dir, timing, settings.on_miss, settings.ignore, redactions, settings.name, secretsDigest]);
+    let set = sets.get(key) ?? shared.get(key);
     if (!set) {
       set = createCassetteSet({
         dir,
@@ -58,11 +74,12 @@ export function createCassettes(
         onMiss: settings.on_miss,
         timing,
         ...(settings.ignore ? { ignore: settings.ignore } : {}),
-        redactor: createRedactor(secrets, [...config.cassettes.redact, ...settings.redact].map(compileRedaction)),
+        redactor: createRedactor(secrets, redactions.map(compileRedaction)),
         defaultName: settings.name,
       });
-      sets.set(key, set);
+      shared.set(key, set);
     }
+    sets.set(key, set);
     return set;
   };
 
@@ -98,18 +115,21 @@ export function createCassettes(
         return wire;
       },
     },
-    async close() {
-      const usage: CassetteUsage[] = [];
-      for (const set of all()) {
-        await set.flush();
-        const used: string[] = [];
-        for (const [name, use] of await set.usage()) {
-          usage.push({ dir: set.dir, name, used: use.used.length, total: use.total });
-          if (use.used.length > 0) used.push(name);
-        }
-        await markUsed(set.dir, used);
-      }
-      return usage;
-    },
+    close: () => closeSets(all()),
   };
+}
+
+/** Waits for the sets' pending writes, notes which scenarios answered (for `tokenpak cassettes prune`), and reports their use. */
+export async function closeSets(sets: Iterable<CassetteSet>): Promise<CassetteUsage[]> {
+  const usage: CassetteUsage[] = [];
+  for (const set of sets) {
+    await set.flush();
+    const used: string[] = [];
+    for (const [name, use] of await set.usage()) {
+      usage.push({ dir: set.dir, name, used: use.used.length, total: use.total });
+      if (use.used.length > 0) used.push(name);
+    }
+    await markUsed(set.dir, used);
+  }
+  return usage;
 }

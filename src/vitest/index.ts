@@ -30,7 +30,7 @@ export function useTokenPak(options?: ScopeOptions): TokenPakHandle {
 export { it, test, type TokenPakFixtures } from './fixture.ts';
 export type { MockControls, TokenPakHandle } from './handle.ts';
 export { matchers as tokenpakMatchers, type TokenPakReceived } from './matchers.ts';
-export type { ConfigOption, ScopeOptions, SimulatedProviderSettings, TokenPakVitestOptions, UnhandledHostPolicy } from './options-check.ts';
+export type { CassetteMode, CassetteOptions, ConfigOption, ScopeOptions, SimulatedProviderSettings, TokenPakVitestOptions, UnhandledHostPolicy } from './options-check.ts';
 export { tokenpak, type TokenPakVitePlugin } from './plugin.ts';
 export type { TokenPakAttempt, TokenPakCall } from './scope.ts';
 export type { AnswerSource } from '../providers/mock/answers.ts';

@@ -15,6 +15,29 @@ export type ConfigOption = string | ConfigInput | Config;
 /** Mock settings of a simulated provider (`type` is implied). */
 export type SimulatedProviderSettings = Omit<Extract<ConfigInput['providers'][string], { type: 'mock' }>, 'type' | 'enabled' | 'base_url' | 'headers'>;
 
+/** What to do with a test's recorded provider traffic (see "Record and replay" in the README). */
+export type CassetteMode = 'record' | 'replay' | 'auto' | 'off';
+
+/** A test's cassette: the recorded traffic of the config's real providers, replayed instead of their APIs. */
+export interface CassetteOptions {
+  /**
+   * The cassette's name: a file under the cassette folder (`/` makes
+   * folders). Default: from the test file and the test's name
+   * (`test/chat.test/answers-a-question`); outside a test, the file's.
+   */
+  name?: string;
+  /**
+   * `replay` (never call the API; a request with no recording fails with the
+   * closest recorded one and a diff), `record` (call the API, rewrite),
+   * `auto` (replay what is recorded, record what is missing) or `off`.
+   * Default: the config's `cassettes.mode` when it is not `off`, else `replay`.
+   * `vitest -u` and `TOKENPAK_RECORD=1` turn every mode but `off` into `record`.
+   */
+  mode?: CassetteMode;
+  /** The cassette folder, relative to the project root. Default: the config's `cassettes.dir` (`cassettes`). */
+  dir?: string;
+}
+
 /** What a test (or a whole test file) runs against. */
 export interface ScopeOptions {
   /**
@@ -35,6 +58,14 @@ export interface ScopeOptions {
    * config that could reach a paid API is rejected with an explanation.
    */
   allowRealProviders?: boolean;
+  /**
+   * Answer the config's real providers from recordings: a cassette name, or
+   * `{ name, mode, dir }`; `true` for the defaults, `false` for none. In
+   * `useTokenPak()` inside a test it is that test's; at the top of a file,
+   * every test's of the file (with a name: one cassette they share); in the
+   * plugin, every test's (mode and folder only).
+   */
+  cassette?: string | boolean | CassetteOptions;
 }
 
 /** What to do with a call to an LLM API host that TokenPak does not answer. */
@@ -84,7 +115,7 @@ export function projectRootOf(testFile: string | undefined, fallback: string): s
   }
 }
 
-const SCOPE_KEYS = ['config', 'simulateProviders', 'allowRealProviders'] as const;
+const SCOPE_KEYS = ['config', 'simulateProviders', 'allowRealProviders', 'cassette'] as const;
 const FILE_KEYS = [...SCOPE_KEYS, 'interceptHosts', 'unhandledLLMHosts', 'llmHosts', 'answerInProcess', 'transcriptOnFailure', 'root'] as const;
 
 /** Rejects misspelt or ill-typed options where they are given (the plugin, useTokenPak()), not at the first request. */
@@ -110,10 +141,49 @@ export function checkOptions(options: unknown, where: string, scopeOnly = false)
   for (const key of ['allowRealProviders', 'interceptHosts', 'answerInProcess', 'transcriptOnFailure']) {
     if (o[key] !== undefined && typeof o[key] !== 'boolean') fail(`${key} must be true or false.`);
   }
+  if (o.cassette !== undefined) checkCassette(o.cassette, fail, scopeOnly);
   if (o.unhandledLLMHosts !== undefined && !['bypass', 'warn', 'error'].includes(o.unhandledLLMHosts as string)) {
     fail(`unhandledLLMHosts must be "bypass", "warn" or "error", not ${JSON.stringify(o.unhandledLLMHosts)}.`);
   }
   if (o.llmHosts !== undefined && (!Array.isArray(o.llmHosts) || !o.llmHosts.every((h) => typeof h === 'string'))) {
     fail('llmHosts must be a list of host names ("llm.example.com") or "/regex/" strings.');
   }
+}
+
+const CASSETTE_KEYS = ['name', 'mode', 'dir'] as const;
+const CASSETTE_MODES = ['record', 'replay', 'auto', 'off'];
+
+function checkCassette(value: unknown, fail: (message: string) => never, scopeOnly: boolean): void {
+  if (typeof value === 'boolean') return;
+  const named = typeof value === 'string' || (typeof value === 'object' && value !== null && (value as CassetteOptions).name !== undefined);
+  // A name for a whole run would make every test of every file share one cassette.
+  if (named && !scopeOnly) fail('cassette cannot be named here: every test of the run would share it. Name cassettes in useTokenPak({ cassette: "name" }), or keep the default (one per test, named after it).');
+  if (typeof value === 'string') {
+    if (value.trim() === '') fail('cassette must be a non-empty name.');
+    return;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('cassette must be a name, true, false, or { name, mode, dir }.');
+  const o = value as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!(CASSETTE_KEYS as readonly string[]).includes(key)) fail(`unknown cassette option "${key}".${didYouMean(key, CASSETTE_KEYS)} Options: ${CASSETTE_KEYS.join(', ')}.`);
+  }
+  if (o.name !== undefined && (typeof o.name !== 'string' || o.name.trim() === '')) fail('cassette.name must be a non-empty string.');
+  if (o.dir !== undefined && (typeof o.dir !== 'string' || o.dir === '')) fail('cassette.dir must be a folder path.');
+  if (o.mode !== undefined && !CASSETTE_MODES.includes(o.mode as string)) fail(`cassette.mode must be "record", "replay", "auto" or "off", not ${JSON.stringify(o.mode)}.`);
+}
+
+/** A cassette option in its object form (`false` is mode off). */
+export function cassetteOptions(value: ScopeOptions['cassette']): CassetteOptions | undefined {
+  if (value === undefined) return undefined;
+  if (value === false) return { mode: 'off' };
+  if (value === true) return {};
+  if (typeof value === 'string') return { name: value };
+  return value;
+}
+
+/** Options of a test (or file) over the file's (or plugin's): later keys win, cassette settings merge field by field. */
+export function mergeScopeOptions(base: ScopeOptions, over: ScopeOptions): ScopeOptions {
+  const merged = { ...base, ...over };
+  if (base.cassette !== undefined && over.cassette !== undefined) merged.cassette = { ...cassetteOptions(base.cassette), ...cassetteOptions(over.cassette) };
+  return merged;
 }

@@ -8,7 +8,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { defineConfig, parseConfig, type Config } from '../config/load.ts';
 import type { ConfigInput, MockProviderSettings, ProviderSettings } from '../config/schema.ts';
 import { ConfigError, TokenPakError } from '../errors.ts';
-import type { ConfigOption, ScopeOptions } from './options-check.ts';
+import { cassetteOptions, type CassetteMode, type ConfigOption, type ScopeOptions } from './options-check.ts';
 import { ANTHROPIC_BASE_URL } from '../formats/anthropic-messages.ts';
 import { OPENAI_BASE_URL } from '../formats/openai-chat.ts';
 
@@ -105,6 +105,25 @@ export function simulatedProviders(config: Config, options: ScopeOptions): Map<s
 }
 
 /**
+ * The cassette mode of a scope's top-level `cassettes:` (the test's
+ * `cassette` option over the config), and the real providers that recordings
+ * answer or record: they are not guarded, as the test asked for them.
+ */
+export function cassetteCoverage(config: Config, options: ScopeOptions): { mode: CassetteMode; providers: Set<string> } {
+  const option = cassetteOptions(options.cassette);
+  const configured = config.cassettes.mode;
+  const mode: CassetteMode = option ? (option.mode ?? (configured !== 'off' ? configured : 'replay')) : configured;
+  const providers = new Set<string>();
+  for (const [name, settings] of Object.entries(config.providers)) {
+    if (!settings.enabled || (settings.type !== 'openai' && settings.type !== 'anthropic')) continue;
+    // `off` in the test's options turns off the providers' own cassettes too.
+    const own = option?.mode === 'off' ? 'off' : (settings.cassettes?.mode ?? mode);
+    if (own !== 'off') providers.add(name);
+  }
+  return { mode, providers };
+}
+
+/**
  * The config a scope runs: simulated providers pointed at their stand-ins,
  * and every other enabled real provider refused unless it is allowed or local.
  */
@@ -115,6 +134,7 @@ export function prepareConfig(
   baseURLFor: (name: string, settings: ProviderSettings) => string,
 ): Config {
   const providers: Record<string, ProviderSettings> = {};
+  const recorded = cassetteCoverage(config, options).providers;
   for (const [name, settings] of Object.entries(config.providers)) {
     if (settings.type === 'mock' || settings.type === 'custom' || !settings.enabled) {
       providers[name] = settings;
@@ -130,11 +150,11 @@ export function prepareConfig(
       };
       continue;
     }
-    if (!options.allowRealProviders && !isLoopback(settings.base_url)) {
+    if (!options.allowRealProviders && !recorded.has(name) && !isLoopback(settings.base_url)) {
       throw new TokenPakError(
         'config_invalid',
         `${config.source} enables provider "${name}" (type ${settings.type}), which would call the real ${settings.type === 'openai' ? 'OpenAI' : 'Anthropic'} API from your tests. ` +
-          `Set providers.${name}.enabled: false, answer it with a local stand-in (simulateProviders: true), or allow it explicitly (allowRealProviders: true).`,
+          `Set providers.${name}.enabled: false, answer it with a local stand-in (simulateProviders: true) or from recordings (cassette: true), or allow it explicitly (allowRealProviders: true).`,
       );
     }
     // Without base_url a provider reads OPENAI_BASE_URL / ANTHROPIC_BASE_URL, which the plugin points at TokenPak itself.
@@ -143,4 +163,4 @@ export function prepareConfig(
   return { ...config, providers };
 }
 
-export { checkOptions, projectRootOf, type ConfigOption, type ScopeOptions, type SimulatedProviderSettings, type TokenPakVitestOptions, type UnhandledHostPolicy } from './options-check.ts';
+export { checkOptions, mergeScopeOptions, projectRootOf, type CassetteMode, type CassetteOptions, type ConfigOption, type ScopeOptions, type SimulatedProviderSettings, type TokenPakVitestOptions, type UnhandledHostPolicy } from './options-check.ts';

@@ -24,7 +24,8 @@ import { tokenpakFormat } from '../formats/tokenpak.ts';
 import type { MockProvider } from '../providers/mock/mock-provider.ts';
 import { toNodeListener } from '../server/node-adapter.ts';
 import { jsonResponse, plainResponse } from '../server/lightweight.ts';
-import { createConfigLoader, type ConfigLoader, type ScopeOptions } from './options.ts';
+import { createRunCassettes } from './cassettes.ts';
+import { createConfigLoader, mergeScopeOptions, type ConfigLoader, type ScopeOptions } from './options.ts';
 import { ACK_HEADER, decode, encode, EVENTS_HEADER, lineReader, PREFIX, REQUEST_HEADER, SCOPE_HEADER, SEQ_HEADER, type RunServerInfo, type ScopeInfo, type WireError } from './protocol.ts';
 import { rewrite } from './rewrite.ts';
 import { createScope, type Scope } from './scope.ts';
@@ -32,6 +33,8 @@ import { createSimulator } from './simulator.ts';
 
 /** The run's TokenPak, listening. */
 export interface RunServer extends RunServerInfo {
+  /** Writes what the run recorded; lines naming the cassettes no test used (none when all were). */
+  closeCassettes(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -70,6 +73,16 @@ function logged(entry: ScopeEntry, requestId: string): Promise<void> {
 }
 
 interface FileSession {
+  /** The project root (relative cassette folders start here). */
+  root: string;
+  /** Re-record every cassette (`TOKENPAK_RECORD=1` in the test's process). */
+  record: boolean;
+  /** The file's default cassette name (for what runs outside any test). */
+  cassette: string;
+  /** Test scope id → the test and its default cassette name. */
+  testCassettes: Map<string, { test: string; name: string }>;
+  /** Default cassette names in use → the test that has it (two tests must not share one by accident). */
+  cassetteOwners: Map<string, string>;
   loader: ConfigLoader;
   configFromEnv: string | undefined;
   options: ScopeOptions;
@@ -117,14 +130,22 @@ function scopeKeys(options: ScopeOptions | undefined): ScopeOptions {
   if (options?.config !== undefined) picked.config = options.config;
   if (options?.simulateProviders !== undefined) picked.simulateProviders = options.simulateProviders;
   if (options?.allowRealProviders !== undefined) picked.allowRealProviders = options.allowRealProviders;
+  if (options?.cassette !== undefined) picked.cassette = options.cassette;
   return picked;
 }
 
+/** Options of the run's TokenPak. */
+export interface RunServerOptions {
+  /** Re-record every cassette (Vitest's `-u`, seen by the global setup). */
+  update?: boolean;
+}
+
 /** Starts the run's TokenPak on ephemeral loopback ports. */
-export async function startRunServer(): Promise<RunServer> {
+export async function startRunServer(runOptions: RunServerOptions = {}): Promise<RunServer> {
   const token = randomBytes(24).toString('hex');
   const onInternalError = (error: unknown) => console.error('[tokenpak] internal error:', error);
   const simulator = createSimulator(onInternalError);
+  const runCassettes = createRunCassettes();
   const loaders = new Map<string, ConfigLoader>();
   const channels = new Map<string, Channel>();
   const scopes = new Map<string, ScopeEntry>();
@@ -195,9 +216,29 @@ export async function startRunServer(): Promise<RunServer> {
     entry.latest = results;
   };
 
+  /** A scope's cassettes, bound to its cassette: the one its options name, else its test's (or its file's) default. */
+  const cassettesFor = (file: FileSession, config: Config, options: ScopeOptions, test: { test: string; name: string } | undefined) => {
+    const option = options.cassette;
+    const named = typeof option === 'string' ? option : typeof option === 'object' ? option.name : undefined;
+    const name = named ?? test?.name ?? file.cassette;
+    const cassettes = runCassettes.forScope(config, options, file.root, name, runOptions.update === true || file.record);
+    if (cassettes && named === undefined && test) {
+      const owner = file.cassetteOwners.get(name);
+      if (owner !== undefined && owner !== test.test) {
+        throw new TokenPakError(
+          'config_invalid',
+          `Two tests of this file get the same cassette name "${name}" (their names differ only in characters a file name cannot hold, or are equal). Rename one, or name its cassette: useTokenPak({ cassette: 'a name' }).`,
+        );
+      }
+      file.cassetteOwners.set(name, test.test);
+    }
+    return cassettes;
+  };
+
   const createEntry = (channel: Channel, id: string, label: string, options: ScopeOptions): ScopeEntry => {
     const file = channel.file!;
     const config: Config = file.loader.load(options.config, 'the config option', file.configFromEnv);
+    const cassettes = cassettesFor(file, config, options, file.testCassettes.get(id));
     // Filled in below: the scope's hooks need the entry.
     const entry = { channel, functions: new Map(), answers: new WeakMap(), latest: undefined, sent: new Map(), logWaiters: new Map() } as unknown as ScopeEntry;
     const scopeUrl = `${url}${PREFIX}${id}`;
@@ -216,6 +257,7 @@ export async function startRunServer(): Promise<RunServer> {
         wake?.();
       },
       beforeAttempt: (provider, request) => evaluate(entry, provider, request),
+      ...(cassettes ? { cassettes } : {}),
     });
     for (const change of file.changes) {
       if (entry.scope.mock(change.mock)) applyChange(entry, change.mock, change.method, change.args);
@@ -405,6 +447,11 @@ export async function startRunServer(): Promise<RunServer> {
         for (const id of [...channel.scopes]) dispose(id);
         const root = String(message.root);
         channel.file = {
+          root,
+          record: message.record === true,
+          cassette: String(message.cassette),
+          testCassettes: new Map(),
+          cassetteOwners: new Map(),
           loader: loaderFor(root, (message.env ?? {}) as NodeJS.ProcessEnv),
           configFromEnv: typeof message.configFromEnv === 'string' && message.configFromEnv ? message.configFromEnv : undefined,
           options: scopeKeys(message.options as ScopeOptions),
@@ -417,7 +464,7 @@ export async function startRunServer(): Promise<RunServer> {
       }
       case 'fileOptions': {
         const file = channel.file!;
-        file.options = { ...file.options, ...scopeKeys(message.options as ScopeOptions) };
+        file.options = mergeScopeOptions(file.options, scopeKeys(message.options as ScopeOptions));
         const previous = file.fileScope;
         const entry = createEntry(channel, String(message.scope), 'file', file.options);
         file.fileScope = entry.scope.id;
@@ -426,7 +473,8 @@ export async function startRunServer(): Promise<RunServer> {
       }
       case 'scope': {
         const file = channel.file!;
-        const entry = createEntry(channel, String(message.scope), String(message.scope), { ...file.options, ...scopeKeys(message.options as ScopeOptions) });
+        if (typeof message.test === 'string' && typeof message.cassette === 'string') file.testCassettes.set(String(message.scope), { test: message.test, name: message.cassette });
+        const entry = createEntry(channel, String(message.scope), String(message.scope), mergeScopeOptions(file.options, scopeKeys(message.options as ScopeOptions)));
         if (typeof message.test === 'string' && file.running.has(message.test)) {
           const previous = file.running.get(message.test)!;
           file.running.set(message.test, entry.scope.id);
@@ -436,10 +484,14 @@ export async function startRunServer(): Promise<RunServer> {
       }
       case 'start':
         channel.file?.running.set(String(message.test), String(message.scope));
+        if (typeof message.cassette === 'string') channel.file?.testCassettes.set(String(message.scope), { test: String(message.test), name: message.cassette });
         return undefined;
       case 'end':
         channel.file?.running.delete(String(message.test));
-        for (const id of message.scopes as string[]) dispose(id);
+        for (const id of message.scopes as string[]) {
+          channel.file?.testCassettes.delete(id);
+          dispose(id);
+        }
         return undefined;
       case 'control': {
         const entry = scopeById(String(message.scope));
@@ -524,6 +576,7 @@ export async function startRunServer(): Promise<RunServer> {
     url,
     controlPort,
     token,
+    closeCassettes: () => runCassettes.close(),
     async close() {
       for (const id of [...scopes.keys()]) dispose(id);
       await Promise.all([

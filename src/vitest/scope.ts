@@ -13,6 +13,7 @@ import type { AnswerSource } from '../providers/mock/answers.ts';
 import { createMockProvider, type MockCall, type MockFailure, type MockProvider } from '../providers/mock/mock-provider.ts';
 import { createProvider } from '../providers/registry.ts';
 import type { CallOptions, Provider } from '../providers/types.ts';
+import type { Cassettes } from '../cassettes/setup.ts';
 import type { App } from '../server/app.ts';
 import { createProxyParts, type ProxyOptions } from '../server/proxy.ts';
 import type { ScopeOptions } from './options.ts';
@@ -107,6 +108,8 @@ export interface ScopeInit {
   onCall?: (call: TokenPakCall) => void;
   /** Runs before each provider attempt (the run's TokenPak evaluates the test's function answers here). */
   beforeAttempt?: (provider: string, request: ChatRequest) => Promise<void> | void;
+  /** Recordings that answer (or record) the scope's real providers, bound to its cassette. */
+  cassettes?: Cassettes;
 }
 
 export function createScope(init: ScopeInit): Scope {
@@ -148,7 +151,9 @@ export function createScope(init: ScopeInit): Scope {
   const factory = (name: string, settings: ProviderSettings): Provider => {
     const existing = created.get(name);
     if (existing) return existing;
-    const provider = settings.type === 'mock' ? createMockProvider(name, settings, { servedModels: modelsSentTo(checked, name), onWarning: warn }) : createProvider(name, settings);
+    // A simulated provider's stand-in is TokenPak's own mock: nothing worth recording.
+    const real = init.cassettes && !simulated.has(name) ? init.cassettes.providerFactory : createProvider;
+    const provider = settings.type === 'mock' ? createMockProvider(name, settings, { servedModels: modelsSentTo(checked, name), onWarning: warn }) : real(name, settings);
     if (provider.type === 'mock') mocks.set(name, provider as MockProvider);
     const wrapped = instrument(provider, note, provider.type === 'mock' ? (provider as MockProvider) : undefined, upstreams.get(name), init.beforeAttempt);
     created.set(name, wrapped);
@@ -159,10 +164,12 @@ export function createScope(init: ScopeInit): Scope {
     if (settings.enabled && settings.type === 'mock') factory(name, settings);
   }
 
+  // The app binds each request to the cassette and hands a same-format client the recorded bytes; providers come from `factory`.
+  const cassettes: Cassettes | undefined = init.cassettes && { ...init.cassettes, providerFactory: factory };
   const build = async (): Promise<App> => {
     const base = simulated.size > 0 ? await simulator.url() : '';
     const config = simulated.size > 0 ? prepareConfig(init.config, init.options, simulated, (name) => upstreams.get(name)!.baseURL(base)) : checked;
-    const proxyOptions: ProxyOptions = { config, log, providerFactory: factory, onInternalError: init.onInternalError, onClientRequest };
+    const proxyOptions: ProxyOptions = { config, log, providerFactory: factory, onInternalError: init.onInternalError, onClientRequest, ...(cassettes ? { cassettes } : {}) };
     const parts = await (init.makeParts ?? createProxyParts)(proxyOptions);
     return parts.app;
   };
@@ -171,7 +178,7 @@ export function createScope(init: ScopeInit): Scope {
   let app: App | undefined;
   let ready: Promise<App> | undefined;
   if (simulated.size === 0 && !init.makeParts) {
-    app = createProxyParts({ config: checked, log, providerFactory: factory, onInternalError: init.onInternalError, onClientRequest }).app;
+    app = createProxyParts({ config: checked, log, providerFactory: factory, onInternalError: init.onInternalError, onClientRequest, ...(cassettes ? { cassettes } : {}) }).app;
   } else {
     ready = build().then((built) => (app = built));
     // Errors surface on the first request (or ready()); an unobserved one must not crash the run.

@@ -12,8 +12,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { expect, inject, type RunnerTestCase } from 'vitest';
 import { TokenPakError } from '../errors.ts';
+import { fileCassetteName, testCassetteName } from './cassette-name.ts';
 import { channelTo, type Channel } from './channel.ts';
 import { pointEnvironmentAt } from './env.ts';
 import { hookFetch } from './fetch-tagging.ts';
@@ -21,7 +23,7 @@ import { headersOf, loopbackRequest, responseOf, textOf } from './loopback.ts';
 import { createHandle, type TokenPakHandle } from './handle.ts';
 import { hostPolicy } from './hosts.ts';
 import { registerHooks, type HookTarget } from './hooks.ts';
-import { checkOptions, projectRootOf, type ScopeOptions, type TokenPakVitestOptions } from './options-check.ts';
+import { checkOptions, mergeScopeOptions, projectRootOf, type ScopeOptions, type TokenPakVitestOptions } from './options-check.ts';
 import { ACK_HEADER, encode, EVENTS_HEADER, PREFIX, REQUEST_HEADER, SCOPE_HEADER, SEQ_HEADER, SERVER_KEY, type RunServerInfo, type ScopeInfo } from './protocol.ts';
 import type { TokenPakCall } from './scope.ts';
 import { createScopeView, infoFor, type ScopeView, type ScopeViewInit } from './scope-view.ts';
@@ -42,6 +44,8 @@ export interface TestState {
   task: RunnerTestCase;
   /** The scope id the run's TokenPak routes this test's untagged calls to. */
   scopeId: string;
+  /** The test's default cassette name (from its file and its name). */
+  cassette: string;
   view?: ScopeView;
   /** The options the view was made with, to tell a repeated useTokenPak(options) from a change. */
   viewKey?: string;
@@ -70,7 +74,23 @@ function scopeKeys(options: ScopeOptions | undefined): ScopeOptions {
   if (options.config !== undefined) picked.config = options.config;
   if (options.simulateProviders !== undefined) picked.simulateProviders = options.simulateProviders;
   if (options.allowRealProviders !== undefined) picked.allowRealProviders = options.allowRealProviders;
+  if (options.cassette !== undefined) picked.cassette = options.cassette;
   return picked;
+}
+
+/** The names of the describe blocks a test is in, outermost first, and its own. */
+function titlesOf(task: RunnerTestCase): string[] {
+  const titles = [task.name];
+  for (let suite = task.suite; suite && suite !== (task.file as unknown); suite = suite.suite) {
+    if (suite.name) titles.unshift(suite.name);
+  }
+  return titles;
+}
+
+/** `TOKENPAK_RECORD=1` (or `true`) re-records every cassette of the run. */
+function recordFromEnv(): boolean {
+  const value = process.env.TOKENPAK_RECORD?.trim().toLowerCase();
+  return value !== undefined && value !== '' && value !== '0' && value !== 'false';
 }
 
 const hasScopeOptions = (options: ScopeOptions | undefined) => Object.keys(scopeKeys(options)).length > 0;
@@ -144,7 +164,8 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
       'TokenPak is set up twice for this test file. Keep one of: tokenpak/vitest/setup in setupFiles, the tokenpak() Vite plugin (which adds it), or your own setupTokenPak() call.',
     );
   }
-  const root = options.root ?? projectRootOf(expect.getState().testPath, process.cwd());
+  const testPath = expect.getState().testPath;
+  const root = options.root ?? projectRootOf(testPath, process.cwd());
   let server: RunServerInfo | undefined = inject(SERVER_KEY);
   let own: { close(): Promise<void> } | undefined;
   if (!server) {
@@ -164,7 +185,15 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
   let fileInfo: ScopeInfo;
   try {
     // The environment goes along for `${VAR}` in the config (the channel is loopback, token-authenticated; nothing logs it).
-    fileInfo = await channel.request<ScopeInfo>('file', { root, options: scopeKeys(options), configFromEnv: process.env.TOKENPAK_CONFIG, env: { ...process.env }, scope: fileId });
+    fileInfo = await channel.request<ScopeInfo>('file', {
+      root,
+      options: scopeKeys(options),
+      configFromEnv: process.env.TOKENPAK_CONFIG,
+      env: { ...process.env },
+      scope: fileId,
+      cassette: fileCassetteName(root, testPath ?? join(root, 'file')),
+      record: recordFromEnv(),
+    });
   } catch (error) {
     restoreEnv();
     await own?.close();
@@ -187,7 +216,7 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
   /** The test's view, made on first use (with options: a new scope of the run's TokenPak). */
   const viewOf = (state: TestState, scopeOptions?: ScopeOptions): ScopeView => {
     if (state.view && !hasScopeOptions(scopeOptions)) return state.view;
-    const merged = { ...fileOptions, ...scopeKeys(scopeOptions) };
+    const merged = mergeScopeOptions(fileOptions, scopeKeys(scopeOptions));
     const key = encode(merged);
     if (state.view && state.viewKey === key) return state.view;
     if (!state.view && !hasScopeOptions(scopeOptions)) {
@@ -199,7 +228,7 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
       const checked = checkScopeNow(root, merged);
       const id = nextScopeId(channel, 't');
       const scopeUrl = `${origin}${PREFIX}${id}`;
-      const info = channel.request<ScopeInfo>('scope', { scope: id, test: state.task.id, options: scopeKeys(scopeOptions) });
+      const info = channel.request<ScopeInfo>('scope', { scope: id, test: state.task.id, cassette: state.cassette, options: scopeKeys(scopeOptions) });
       state.view = createScopeView({ id, label: labelOf(state), url: scopeUrl, channel, info, known: { ...checked, id, url: scopeUrl }, check: checkControl });
       state.scopes.push(id);
       state.scopeId = id;
@@ -354,7 +383,7 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
       }
       if (hasScopeOptions(useOptions)) {
         // Later tests of this file get these options; the file's own scope is rebuilt with them.
-        const merged = { ...fileOptions, ...scopeKeys(useOptions) };
+        const merged = mergeScopeOptions(fileOptions, scopeKeys(useOptions));
         const checked = checkScopeNow(root, merged);
         fileOptions = merged;
         const id = nextScopeId(channel, 'f');
@@ -369,11 +398,12 @@ export async function setupTokenPak(options: TokenPakVitestOptions = {}): Promis
       return dynamicHandle;
     },
     startTest(task) {
-      const state: TestState = { task, scopeId: nextScopeId(channel, 't'), scopes: [], strays: 0 };
+      const cassette = testCassetteName(root, task.file?.filepath ?? testPath ?? join(root, 'file'), titlesOf(task));
+      const state: TestState = { task, scopeId: nextScopeId(channel, 't'), cassette, scopes: [], strays: 0 };
       state.scopes.push(state.scopeId);
       running.set(task.id, state);
       byScope.set(state.scopeId, state);
-      channel.send('start', { test: task.id, scope: state.scopeId });
+      channel.send('start', { test: task.id, scope: state.scopeId, cassette });
       return state;
     },
     async runInTest(state, run) {

@@ -11,7 +11,8 @@ import { defineConfig } from '../../src/config/load.ts';
 import type { MatcherState } from 'vitest';
 import { hookFetch } from '../../src/vitest/fetch-tagging.ts';
 import { matchers } from '../../src/vitest/matchers.ts';
-import { checkOptions, createConfigLoader, prepareConfig, projectRootOf, simulatedProviders } from '../../src/vitest/options.ts';
+import { testCassetteName } from '../../src/vitest/cassette-name.ts';
+import { checkOptions, createConfigLoader, mergeScopeOptions, prepareConfig, projectRootOf, simulatedProviders } from '../../src/vitest/options.ts';
 import { createScope, type Scope } from '../../src/vitest/scope.ts';
 import { createSimulator } from '../../src/vitest/simulator.ts';
 
@@ -33,6 +34,40 @@ describe('options', () => {
     expect(() => checkOptions({ config: 42 }, 'tokenpak()')).toThrow(/config must be a file path or a config object/);
     expect(() => checkOptions({ allowRealProviders: 'yes' }, 'tokenpak()')).toThrow(/allowRealProviders must be true or false/);
     expect(() => checkOptions({ config: 'a.yaml', simulateProviders: { openai: {} }, root: '/x', transcriptOnFailure: false }, 'tokenpak()')).not.toThrow();
+  });
+});
+
+describe('cassette options', () => {
+  it('rejects misspelt or misplaced cassette options where they are given', () => {
+    expect(() => checkOptions({ cassette: { mod: 'replay' } }, 'useTokenPak()', true)).toThrow('useTokenPak(): unknown cassette option "mod". Did you mean "mode"?');
+    expect(() => checkOptions({ cassette: { mode: 'replays' } }, 'useTokenPak()', true)).toThrow('cassette.mode must be "record", "replay", "auto" or "off", not "replays".');
+    expect(() => checkOptions({ cassette: '  ' }, 'useTokenPak()', true)).toThrow('cassette must be a non-empty name.');
+    expect(() => checkOptions({ cassette: 'checkout' }, 'tokenpak()')).toThrow(/cassette cannot be named here: every test of the run would share it/);
+    expect(() => checkOptions({ cassette: { mode: 'auto', dir: 'test/cassettes' } }, 'tokenpak()')).not.toThrow();
+    expect(() => checkOptions({ cassette: { name: 'checkout/paid', mode: 'replay' } }, 'useTokenPak()', true)).not.toThrow();
+  });
+
+  it('merges a test\'s cassette option into the file\'s field by field', () => {
+    expect(mergeScopeOptions({ cassette: { mode: 'auto', dir: 'c' } }, { cassette: 'named' })).toEqual({ cassette: { mode: 'auto', dir: 'c', name: 'named' } });
+    expect(mergeScopeOptions({ cassette: 'shared' }, { cassette: false })).toEqual({ cassette: { name: 'shared', mode: 'off' } });
+    expect(mergeScopeOptions({ allowRealProviders: true }, { cassette: true })).toEqual({ allowRealProviders: true, cassette: true });
+  });
+
+  it('names a test\'s cassette after its file and titles, readable and safe in file names', () => {
+    expect(testCassetteName('/p', '/p/test/chat.test.ts', ['checkout', 'pays with a card'])).toBe('test/chat.test/checkout/pays-with-a-card');
+    expect(testCassetteName('/p', '/p/chat.spec.mts', ['a/b: "c" > d?'])).toBe('chat.spec/a-b-c-d');
+    // Cut names keep a hash of the whole, so two long titles stay apart.
+    const long = (end: string) => testCassetteName('/p', '/p/a.test.ts', [`${'x'.repeat(120)} ${end}`]);
+    expect(long('one')).not.toBe(long('two'));
+    expect(long('one').split('/')[1]!.length).toBeLessThanOrEqual(100);
+    expect(testCassetteName('/p', '/p/a.test.ts', ['…'])).toMatch(/^a\.test\/[0-9a-f]{8}$/);
+  });
+
+  it('exempts from the real-API guard the providers that recordings answer', () => {
+    const config = defineConfig({ providers: { openai: { type: 'openai', api_key: 'k' } }, models: { 'gpt-4': { provider: 'openai' } } });
+    expect(() => prepareConfig(config, {}, new Map(), () => '')).toThrow(/would call the real OpenAI API/);
+    expect(prepareConfig(config, { cassette: true }, new Map(), () => '').providers.openai!.enabled).toBe(true);
+    expect(() => prepareConfig(config, { cassette: { mode: 'off' } }, new Map(), () => '')).toThrow(/would call the real OpenAI API/);
   });
 });
 
@@ -86,7 +121,7 @@ describe('config lookup', () => {
 describe('the real-provider guard', () => {
   it('refuses enabled real providers unless simulated, local or allowed', () => {
     expect(() => prepareConfig(PROD, {}, new Map(), () => '')).toThrow(
-      /enables provider "openai" \(type openai\), which would call the real OpenAI API from your tests\. Set providers\.openai\.enabled: false, answer it with a local stand-in \(simulateProviders: true\), or allow it explicitly \(allowRealProviders: true\)/,
+      /enables provider "openai" \(type openai\), which would call the real OpenAI API from your tests\. Set providers\.openai\.enabled: false, answer it with a local stand-in \(simulateProviders: true\) or from recordings \(cassette: true\), or allow it explicitly \(allowRealProviders: true\)/,
     );
     const local = defineConfig({ providers: { openai: { type: 'openai', base_url: 'http://127.0.0.1:9/v1' } }, models: { m: { provider: 'openai' } } });
     expect(prepareConfig(local, {}, new Map(), () => '').providers.openai!.base_url).toBe('http://127.0.0.1:9/v1');
