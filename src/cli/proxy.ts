@@ -6,6 +6,8 @@ import { cassettesEnabled } from '../cassettes/enabled.ts';
 import type { CassetteUsage } from '../cassettes/setup.ts';
 import { checkExposure } from '../server/access.ts';
 import { startProxy } from '../server/proxy.ts';
+import { tracingSettings } from '../telemetry/settings.ts';
+import type { TraceObserver } from '../telemetry/tracer.ts';
 import { configPath, parseDeployEnv, parseFlags, parsePort, UsageError } from './shared.ts';
 import { commandHelp } from './help.ts';
 
@@ -49,9 +51,13 @@ export async function proxyCommand(args: string[]): Promise<number> {
   const log = await createCallLogStore(config.logs, { defaultStore: 'sqlite' });
   // Loaded only when used: recording needs undici's Agent and the YAML writer.
   const cassettes = cassettesEnabled(config, overrides) ? (await import('../cassettes/setup.ts')).createCassettes(config, { overrides }) : undefined;
+  // The OpenTelemetry SDK loads only when traces are configured.
+  const tracing = tracingSettings(config);
+  const traces: TraceObserver | undefined = tracing ? await (await import('../telemetry/tracer.ts')).createTraceObserver({ settings: tracing, config: () => config }) : undefined;
   const proxy = await startProxy({
     config,
     log,
+    ...(traces ? { observers: [traces] } : {}),
     ...(cassettes ? { cassettes } : {}),
     ...(port !== undefined ? { port } : {}),
     ...(values.host !== undefined ? { host: values.host } : {}),
@@ -72,6 +78,11 @@ export async function proxyCommand(args: string[]): Promise<number> {
       proxy.close().then(
         async () => {
           if (cassettes) reportCassettes(await cassettes.close());
+          // After the last call ended: its spans are in the batch this sends. A collector that is
+          // down costs the spans, not a clean stop.
+          await traces?.shutdown().catch((error: unknown) => {
+            process.stderr.write(`[tokenpak] traces: the last spans were not sent (${error instanceof Error ? error.message : String(error)}); check telemetry.endpoint or OTEL_EXPORTER_OTLP_ENDPOINT.\n`);
+          });
           resolve(0);
         },
         (error) => {
@@ -88,7 +99,9 @@ export async function proxyCommand(args: string[]): Promise<number> {
     // The address as bound: 0.0.0.0 serves every interface, and the operator must see that.
     const where = proxy.listenUrl === proxy.url ? proxy.url : `${proxy.listenUrl} (every interface; from this machine: ${proxy.url})`;
     const auth = config.server.auth ? `client keys required (${config.server.auth.keys.length})` : 'no client keys (server.auth)';
-    process.stdout.write(`TokenPak proxy listening on ${where} (config: ${file})\n  ${routes.join('\n  ')}\n  call log: ${describeStore(config.logs, 'sqlite')}\n  auth: ${auth}${recording}\n`);
+    // The service name only: an endpoint URL may carry credentials.
+    const traced = tracing ? `\n  traces: OTLP/HTTP, service.name ${tracing.serviceName}` : '';
+    process.stdout.write(`TokenPak proxy listening on ${where} (config: ${file})\n  ${routes.join('\n  ')}\n  call log: ${describeStore(config.logs, 'sqlite')}\n  auth: ${auth}${recording}${traced}\n`);
   });
 }
 

@@ -49,6 +49,8 @@ export interface Config {
   cassettes: ParsedConfig['cassettes'];
   /** Where rate-limit and budget counters live: Redis for a fleet, or (absent) this process's memory. */
   state: ParsedConfig['state'];
+  /** OpenTelemetry traces, when the config has a `telemetry:` section. */
+  telemetry?: ParsedConfig['telemetry'];
   /**
    * Values never shown in any answer, log row or output: every value a
    * `${VAR}` put into a provider, `server.auth` or `logs.url`; providers'
@@ -154,6 +156,7 @@ function resolveSource(source: ConfigSource, file: string, replay = false): Conf
     pricing: config.pricing,
     cassettes: config.cassettes,
     state: config.state,
+    ...(config.telemetry ? { telemetry: config.telemetry } : {}),
     secrets: secretsOf(config, source.fromEnv),
   };
 }

@@ -536,6 +536,27 @@ export const logsSchema = z
     error: 'is required for store: postgres, for example url: ${DATABASE_URL}',
   });
 
+/**
+ * OpenTelemetry traces (GenAI semantic conventions), sent over OTLP/HTTP. Traces are
+ * on when this section is present, or when OTEL_EXPORTER_OTLP_ENDPOINT or
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set; otherwise the OpenTelemetry SDK is
+ * never loaded.
+ */
+export const telemetrySchema = z.strictObject({
+  /** false turns traces off, also when the OTEL_EXPORTER_OTLP_* variables are set. */
+  enabled: z.boolean().default(true),
+  /**
+   * The OTLP/HTTP traces URL, for example http://collector:4318/v1/traces. Default:
+   * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces,
+   * else http://localhost:4318/v1/traces.
+   */
+  endpoint: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, for example http://localhost:4318/v1/traces' }).optional(),
+  /** Headers sent with every export (a tracing backend's API key: use ${VAR}). Default: OTEL_EXPORTER_OTLP_HEADERS. */
+  headers: z.record(z.string(), z.string()).optional(),
+  /** The `service.name` of the spans. Default: OTEL_SERVICE_NAME, else "tokenpak". */
+  service_name: z.string().min(1).optional(),
+});
+
 /** Price of one model, in US cents per million tokens. */
 export const priceSchema = z.strictObject({
   input: z.number().min(0),
@@ -567,6 +588,8 @@ export const configSchema = z.strictObject({
   cassettes: cassettesSchema.default(cassettesSchema.parse({})),
   /** Shared state for a fleet of replicas (`{redis: url}`); default: in memory. */
   state: stateSchema.optional(),
+  /** OpenTelemetry traces; absent: off unless the OTEL_EXPORTER_OTLP_* variables say where to send them. */
+  telemetry: telemetrySchema.optional(),
 });
 
 type RawInput = z.input<typeof configSchema>;
@@ -595,6 +618,7 @@ export type AnthropicProviderSettings = z.output<typeof anthropicProviderSchema>
 export type CustomProviderSettings = z.output<typeof customProviderSchema>;
 export type CassettesSettings = z.output<typeof cassettesSchema>;
 export type StateSettings = z.output<typeof stateSchema>;
+export type TelemetrySettings = z.output<typeof telemetrySchema>;
 export type RouteSettings = z.output<typeof routeSchema>;
 export type ModelResponses = z.output<typeof modelResponsesSchema>;
 export type ProviderType = ProviderSettings['type'];

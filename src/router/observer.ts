@@ -8,7 +8,7 @@
  * `createRouter({ observers })`); they outlive a config reload, the router does
  * not.
  */
-import type { RequestHeaders } from '../canonical/types.ts';
+import type { RequestHeaders, StopReason } from '../canonical/types.ts';
 import type { AttemptRecord, CallFormat, CallRecord } from '../logs/types.ts';
 
 /** A call as it starts (or is refused before routing). */
@@ -60,6 +60,14 @@ export interface CallTimings {
   upstreamMs: number;
 }
 
+/** What answered a call that succeeded (traces report it as the GenAI response attributes). */
+export interface CallAnswer {
+  /** The model as the upstream named it in its answer (often a dated version of the one asked for). */
+  model: string;
+  /** Why the answer ended; undefined for embeddings. */
+  stopReason: StopReason | undefined;
+}
+
 /** Watches one call; every method is optional. */
 export interface CallWatch {
   /**
@@ -69,8 +77,8 @@ export interface CallWatch {
   onAttemptStart?(attempt: ObservedAttempt): Readonly<Record<string, string>> | void;
   /** A try ended; its record as the call log will hold it. */
   onAttemptEnd?(attempt: AttemptRecord, index: number): void;
-  /** The call ended and was appended to the call log. */
-  onCallEnd?(call: CallRecord, timings: CallTimings): void;
+  /** The call ended and was appended to the call log; `answer` is undefined when it failed. */
+  onCallEnd?(call: CallRecord, timings: CallTimings, answer: CallAnswer | undefined): void;
 }
 
 /**
@@ -113,8 +121,8 @@ export function watchCall(observers: readonly CallObserver[], call: ObservedCall
     onAttemptEnd(attempt, index) {
       for (const watch of watches) watch.onAttemptEnd?.(attempt, index);
     },
-    onCallEnd(call, timings) {
-      for (const watch of watches) watch.onCallEnd?.(call, timings);
+    onCallEnd(call, timings, answer) {
+      for (const watch of watches) watch.onCallEnd?.(call, timings, answer);
     },
   };
 }

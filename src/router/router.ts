@@ -15,7 +15,7 @@ import type { Pricer } from '../pricing/pricing.ts';
 import type { CallOptions, Provider } from '../providers/types.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
 import { estimateInputTokens, estimateOutputTokens } from '../providers/mock/tokens.ts';
-import { watchCall, type Admission, type CallObserver, type CallWatch, type ObservedCall } from './observer.ts';
+import { watchCall, type Admission, type CallAnswer, type CallObserver, type CallWatch, type ObservedCall } from './observer.ts';
 import { createRecorder, elapsed, sumCost, type AttemptTarget, type CallResult, type CallStart } from './recorder.ts';
 
 /** The call's context, from the server (or a test). */
@@ -141,9 +141,9 @@ export function createRouter(options: RouterOptions): Router {
     if (admit) await admit(observed(start, context));
     return watchOf(start, context);
   };
-  const finish = (start: CallStart, attempts: AttemptRecord[], result: CallResult, watched: Watched | undefined): CallRecord => {
+  const finish = (start: CallStart, attempts: AttemptRecord[], result: CallResult, watched: Watched | undefined, answer?: CallAnswer): CallRecord => {
     const call = recorder.finish(start, attempts, result);
-    watched?.watch.onCallEnd?.(call, { latencyMs: call.latencyMs, ttftMs: call.ttftMs, upstreamMs: Math.round(watched.upstreamMs * 100) / 100 });
+    watched?.watch.onCallEnd?.(call, { latencyMs: call.latencyMs, ttftMs: call.ttftMs, upstreamMs: Math.round(watched.upstreamMs * 100) / 100 }, answer);
     return call;
   };
 
@@ -177,7 +177,7 @@ export function createRouter(options: RouterOptions): Router {
       }
       const { value: response, provider, target } = outcome;
       push(attempts, recorder.ok(who(provider, target), response.usage, outcome.started, { warnings: response.warnings }), watched);
-      finish(start, attempts, { ok: true, usage: response.usage, responseBody: response }, watched);
+      finish(start, attempts, { ok: true, usage: response.usage, responseBody: response }, watched, { model: response.model || target.model, stopReason: response.stopReason });
       return {
         requestId,
         route,
@@ -252,7 +252,7 @@ export function createRouter(options: RouterOptions): Router {
           if (finished) {
             push(attempts, recorder.ok(who(provider, target), finished.usage, attemptStarted, { ttftMs, warnings: finished.warnings }), watched);
             const response = collected.response();
-            resolveDone(finish(start, attempts, { ok: true, usage: response.usage, ttftMs, responseBody: response }, watched));
+            resolveDone(finish(start, attempts, { ok: true, usage: response.usage, ttftMs, responseBody: response }, watched, { model: response.model || target.model, stopReason: response.stopReason }));
           } else {
             // A stream cut short is still paid for up to where it stopped (providers bill what they produced).
             const usage = producedUsage({ ...request, model: target.model }, firstEvent, collected);
@@ -280,7 +280,7 @@ export function createRouter(options: RouterOptions): Router {
       }
       const usage = { inputTokens: outcome.value.usage.inputTokens, outputTokens: 0 };
       push(attempts, recorder.ok(who(outcome.provider, outcome.target), usage, outcome.started), watched);
-      const call = finish(start, attempts, { ok: true, usage }, watched);
+      const call = finish(start, attempts, { ok: true, usage }, watched, { model: outcome.value.model || outcome.target.model, stopReason: undefined });
       return {
         requestId,
         route,

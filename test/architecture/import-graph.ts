@@ -77,7 +77,7 @@ export function importEdges(dir = join(root, 'src')): ImportEdge[] {
  * router's admission and call observers (`router/observer.ts`) to refuse
  * calls over a rate limit or budget and to count what calls used.
  */
-export const STACK = [['cli', 'vitest'], ['server'], ['limits'], ['router', 'cassettes'], ['providers'], ['formats']] as const;
+export const STACK = [['cli', 'vitest'], ['server'], ['limits', 'telemetry'], ['router', 'cassettes'], ['providers'], ['formats']] as const;
 export const BESIDE = ['config', 'logs', 'pricing'] as const;
 export const BASE = ['errors', 'util', 'canonical'] as const;
 
