@@ -12,6 +12,7 @@ export { createMockProvider, type MockCall, type MockFailure, type MockProvider,
 export type { MockAnswer, MockAnswers, MockRuleInput } from './providers/mock/answers.ts';
 export { createProvider, createProviders, withCustomProviders, type ProviderFactory } from './providers/registry.ts';
 export { createRouter, type RouteContext, type Router } from './router/router.ts';
+export type * from './router/observer.ts';
 export type { RouteOutcome, RoutedResponse, RoutedStream } from './canonical/outcome.ts';
 export type * from './logs/types.ts';
 export { createMemoryCallLog, type MemoryCallLog, type MemoryCallLogOptions } from './logs/memory-store.ts';
@@ -19,4 +20,5 @@ export { createCallLogStore, type CreateStoreOptions, type LogsSettings, type St
 export { costCents, createPricer, type ModelPrice, type PriceTable, type Pricer } from './pricing/pricing.ts';
 export { encodeSSE, parseSSE, type ParsedSSE, type SSEMessage } from './formats/sse.ts';
 export { createApp, type App } from './server/app.ts';
-export { startProxy, type ProxyOptions, type TokenPakProxy } from './server/proxy.ts';
+export { startProxy, type ProxyOptions, type ReloadResult, type TokenPakProxy } from './server/proxy.ts';
+export type { Readiness } from './server/app.ts';

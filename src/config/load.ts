@@ -51,6 +51,8 @@ export interface Config {
   state: ParsedConfig['state'];
   /** OpenTelemetry traces, when the config has a `telemetry:` section. */
   telemetry?: ParsedConfig['telemetry'];
+  /** Prometheus metrics: on when `enabled` (a `metrics:` section), else off. */
+  metrics: { enabled: boolean; port?: number; host: string };
   /**
    * Values never shown in any answer, log row or output: every value a
    * `${VAR}` put into a provider, `server.auth` or `logs.url`; providers'
@@ -157,6 +159,7 @@ function resolveSource(source: ConfigSource, file: string, replay = false): Conf
     cassettes: config.cassettes,
     state: config.state,
     ...(config.telemetry ? { telemetry: config.telemetry } : {}),
+    metrics: config.metrics ?? { enabled: false, host: '127.0.0.1' },
     secrets: secretsOf(config, source.fromEnv),
   };
 }

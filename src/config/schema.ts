@@ -557,6 +557,21 @@ export const telemetrySchema = z.strictObject({
   service_name: z.string().min(1).optional(),
 });
 
+/**
+ * Prometheus metrics at `/metrics` (see the README's Operations section for the
+ * names). On the proxy's own port they need a client key when `server.auth`
+ * is set; on a separate `port` they need none (bind it to an interface only
+ * the scraper reaches).
+ */
+export const metricsSchema = z.strictObject({
+  /** Serve metrics; a `metrics:` section turns them on unless this is false. */
+  enabled: z.boolean().default(true),
+  /** A port of their own for `/metrics`; absent: the proxy's port. 0 picks a free one. */
+  port: z.int().min(0).max(65535).optional(),
+  /** Interface of the metrics port. */
+  host: z.string().min(1).default('127.0.0.1'),
+});
+
 /** Price of one model, in US cents per million tokens. */
 export const priceSchema = z.strictObject({
   input: z.number().min(0),
@@ -590,6 +605,11 @@ export const configSchema = z.strictObject({
   state: stateSchema.optional(),
   /** OpenTelemetry traces; absent: off unless the OTEL_EXPORTER_OTLP_* variables say where to send them. */
   telemetry: telemetrySchema.optional(),
+  /** Prometheus metrics; off when absent. */
+  metrics: metricsSchema.optional(),
+}).refine((config) => config.metrics?.port === undefined || config.metrics.port === 0 || config.metrics.port !== (config.server?.port ?? 8000), {
+  path: ['metrics', 'port'],
+  error: 'must differ from server.port (leave metrics.port out to serve /metrics on the proxy\'s own port)',
 });
 
 type RawInput = z.input<typeof configSchema>;
@@ -619,6 +639,7 @@ export type CustomProviderSettings = z.output<typeof customProviderSchema>;
 export type CassettesSettings = z.output<typeof cassettesSchema>;
 export type StateSettings = z.output<typeof stateSchema>;
 export type TelemetrySettings = z.output<typeof telemetrySchema>;
+export type MetricsSettings = z.output<typeof metricsSchema>;
 export type RouteSettings = z.output<typeof routeSchema>;
 export type ModelResponses = z.output<typeof modelResponsesSchema>;
 export type ProviderType = ProviderSettings['type'];

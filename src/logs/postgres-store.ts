@@ -240,6 +240,12 @@ export async function openPostgresCallLog(options: PostgresCallLogOptions): Prom
     async flush() {
       await writer?.flush();
     },
+    async checkWritable() {
+      if (readOnly || !open) throw storeError(`The call log at ${target} is ${readOnly ? 'open read-only' : 'closed'}.`);
+      await writer?.flush();
+      const { rows: [row] } = await pool.query<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby');
+      if (row?.standby) throw storeError(`The PostgreSQL server at ${target} is a read-only standby; point logs.url at the primary.`);
+    },
     async close() {
       if (!open) return;
       retention.stop();

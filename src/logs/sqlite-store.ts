@@ -247,6 +247,13 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
     async flush() {
       await writer?.flush();
     },
+    async checkWritable() {
+      if (readOnly || !open) throw storeError(`The call log ${path} is ${readOnly ? 'open read-only' : 'closed'}.`);
+      await writer?.flush();
+      // Takes the write lock and lets it go: fails on a read-only file or a lock held too long by another process.
+      db.exec('BEGIN IMMEDIATE');
+      db.exec('ROLLBACK');
+    },
     async close() {
       if (!open) return;
       retention.stop();

@@ -159,6 +159,11 @@ export interface CallLogStore {
   prune(): Promise<number>;
   /** Waits until every appended record is readable. */
   flush(): Promise<void>;
+  /**
+   * Rejects, saying why, when the store cannot take writes now (for `/readyz`).
+   * Absent: the store is always writable (memory).
+   */
+  checkWritable?(): Promise<void>;
   /** Flushes and releases the store. */
   close(): Promise<void>;
 }

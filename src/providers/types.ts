@@ -72,4 +72,16 @@ export interface Provider {
   countTokens?(request: ChatRequest, options?: CallOptions): Promise<number>;
   /** Releases connections and timers. */
   close?(): Promise<void>;
+  /** The provider's upstream connections now (for metrics), when it keeps a pool of its own. */
+  connections?(): UpstreamConnections;
+}
+
+/** A provider's pool of upstream connections at one moment. */
+export interface UpstreamConnections {
+  /** Connections open. */
+  open: number;
+  /** Open connections carrying a request. */
+  inUse: number;
+  /** Requests waiting for a connection. */
+  queued: number;
 }

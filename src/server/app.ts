@@ -22,7 +22,7 @@ import type { RoutedResponse, RouteOutcome } from '../canonical/outcome.ts';
 import type { CallFormat } from '../logs/types.ts';
 import type { Router } from '../router/router.ts';
 import type { AppCassettes } from '../cassettes/types.ts';
-import { createConversationStore } from './conversation-store.ts';
+import { createConversationStore, type ConversationStore } from './conversation-store.ts';
 import { resume, settle } from './conversations.ts';
 import { nestsDeeperThan } from './json-depth.ts';
 import type { RequestHeaders } from '../canonical/types.ts';
@@ -56,7 +56,22 @@ export interface AppOptions {
    * keeps nothing (call log bodies follow `logs.capture_bodies`).
    */
   onClientRequest?: (requestId: string, body: unknown) => void;
+  /** Serves `/metrics` (Prometheus text; needs a client key like any endpoint when `server.auth` is set). */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** What `/readyz` reports; absent: always ready. It must make no LLM call. */
+  readiness?: () => Promise<Readiness>;
+  /** Server-held conversations of an earlier app, kept across a config reload; default: a new store. */
+  conversations?: ConversationStore;
 }
+
+/** Whether this TokenPak should be sent traffic, and each check's result (`ok`, or why not). */
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, string>;
+}
+
+/** Endpoints that answer without a client key: load balancers and supervisors probe them. */
+const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/livez', '/readyz']);
 
 /** A fetch-style app. */
 export interface App {
@@ -91,7 +106,7 @@ export function createApp(options: AppOptions): App {
 
   const startedAt = Date.now();
   // Server-held conversations live as long as this app: one store per TokenPak instance.
-  const conversations = createConversationStore({
+  const conversations = options.conversations ?? createConversationStore({
     maxCount: config.server.conversations.max_count,
     maxBytes: config.server.conversation_memory_bytes,
   });
@@ -263,11 +278,26 @@ export function createApp(options: AppOptions): App {
     return json(200, format.renderModel!(listing, { requestId }), { ...format.headers?.({ requestId }), 'x-request-id': requestId });
   };
 
+  const ready: Handler = async () => {
+    const readiness = (await options.readiness?.()) ?? { ready: true, checks: {} };
+    const body = { status: readiness.ready ? 'ready' : 'not_ready', checks: readiness.checks };
+    return { status: readiness.ready ? 200 : 503, headers: { 'content-type': 'application/json' }, body: redactText(JSON.stringify(body)) };
+  };
+
+  const metrics: Handler = async () => {
+    const { contentType, body } = await options.metrics!();
+    return { status: 200, headers: { 'content-type': contentType }, body };
+  };
+
   // Anthropic's SDKs always send `anthropic-version`; without it /v1/messages speaks TokenPak's own format (the recipe's).
   const anthropicOr = (fallback: WireFormat) => (request: ServerRequest) => (request.headers.has('anthropic-version') ? anthropicMessagesFormat : fallback);
 
   const endpoints = new Map<string, Endpoint>([
     ['/healthz', { format: () => tokenpakFormat, methods: { GET: async () => json(200, { status: 'ok' }) } }],
+    // The process serves: nothing else is checked, so a supervisor restarts only a stuck process.
+    ['/livez', { format: () => tokenpakFormat, methods: { GET: async () => json(200, { status: 'ok' }) } }],
+    ['/readyz', { format: () => tokenpakFormat, methods: { GET: ready } }],
+    ...(options.metrics ? [['/metrics', { format: () => tokenpakFormat, methods: { GET: metrics } }] as const] : []),
     ['/v1/messages', { format: anthropicOr(tokenpakFormat), methods: { POST: chat } }],
     ['/v1/chat/completions', { format: () => openaiChatFormat, methods: { POST: chat } }],
     ['/v1/responses', { format: () => openaiResponsesFormat, methods: { POST: chat } }],
@@ -310,8 +340,7 @@ export function createApp(options: AppOptions): App {
             { allow: allowed },
           );
         }
-        // /healthz stays open to load balancers and supervisors.
-        const client = access && path !== '/healthz' ? access.authenticate(request) : undefined;
+        const client = access && !OPEN_PATHS.has(path) ? access.authenticate(request) : undefined;
         const answer = await handler(request, { requestId, format, allowedModels: client?.models, client: client?.id });
         if (access) Object.assign(answer.headers, cors);
         return head ? await withoutBody(answer) : answer;

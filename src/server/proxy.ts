@@ -11,6 +11,7 @@ import type { Config } from '../config/load.ts';
 import { createMemoryCallLog } from '../logs/memory-store.ts';
 import type { CallLogStore } from '../logs/types.ts';
 import { createPricer } from '../pricing/pricing.ts';
+import { TokenPakError } from '../errors.ts';
 import { createRedactor } from '../util/redact.ts';
 import { createProviders, withCustomProviders, type ProviderFactory } from '../providers/registry.ts';
 import { scrubProvider } from '../providers/scrub.ts';
@@ -23,7 +24,8 @@ import { createLimiter, hasLimits } from '../limits/limiter.ts';
 import { createMemoryLimitStore } from '../limits/memory-store.ts';
 import type { LimitStore } from '../limits/types.ts';
 import { checkExposure, type AccessOptions } from './access.ts';
-import { createApp, type App } from './app.ts';
+import { createApp, type App, type Readiness } from './app.ts';
+import { createConversationStore, type ConversationStore } from './conversation-store.ts';
 import { toNodeListener } from './node-adapter.ts';
 
 export interface ProxyOptions {
@@ -70,6 +72,12 @@ export interface ProxyOptions {
   limits?: LimitStore;
 }
 
+/** What a config reload did. */
+export interface ReloadResult {
+  /** Settings that changed but apply only after a restart (the listening address, the call log, metrics, …). */
+  needsRestart: string[];
+}
+
 /** A TokenPak proxy listening on a port. */
 export interface TokenPakProxy {
   /** `http://host:port`, without a trailing slash: where a client on this machine reaches it (127.0.0.1 for a 0.0.0.0 bind). */
@@ -78,12 +86,23 @@ export interface TokenPakProxy {
   readonly listenUrl: string;
   readonly host: string;
   readonly port: number;
+  /** The config now serving (a reload replaces it). */
   readonly config: Config;
   readonly providers: ReadonlyMap<string, Provider>;
   readonly router: Router;
   readonly log: CallLogStore;
   readonly app: App;
   readonly server: Server;
+  /** `http://host:port/metrics` when metrics have a port of their own (`metrics.port`). */
+  readonly metricsUrl: string | undefined;
+  /**
+   * Serves `config` from now on: requests that arrive from now on get new
+   * providers, routes, keys and limits; requests in flight finish on the old
+   * ones, whose providers close once they are done. The call log, server-held
+   * conversations and metrics carry over. Throws (and changes nothing) when the
+   * new config may not be served on this address.
+   */
+  reload(config: Config): ReloadResult;
   /**
    * Stops accepting connections, lets in-flight requests finish for up to
    * `graceMs` (default `server.shutdown_grace_ms`), then cuts the rest, flushes
@@ -98,11 +117,21 @@ const STREAM_END_MS = 250;
 /** How long a stop keeps idle keep-alive connections open for requests already on their way. */
 const IDLE_DRAIN_MS = 500;
 
+/** What a served proxy adds to its parts (see {@link startProxy}). */
+export interface ServedExtras {
+  /** Server-held conversations to keep (a reload passes the running ones). */
+  conversations?: ConversationStore;
+  /** Renders `/metrics` on the proxy's port. */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** What `/readyz` reports. */
+  readiness?: () => Promise<Readiness>;
+}
+
 /**
  * Assembles the parts of a proxy without listening (for in-process use).
  * `access` (given by {@link startProxy}) turns on client keys and the browser checks.
  */
-export function createProxyParts(options: ProxyOptions, access?: AccessOptions) {
+export function createProxyParts(options: ProxyOptions, access?: AccessOptions, extras: ServedExtras = {}) {
   const { config } = options;
   const log = options.log ?? createMemoryCallLog({ maxRows: config.logs.max_rows });
   const scrub = { secrets: config.secrets, stripPrompt: !config.logs.capture_bodies };
@@ -139,18 +168,38 @@ export function createProxyParts(options: ProxyOptions, access?: AccessOptions) 
   const onClientGone = options.onClientGone ?? ((line: string) => process.stderr.write(`[tokenpak] ${line}\n`));
   // Aborted when a stop's grace period runs out: streams still open end with an error event in their format.
   const shutdown = new AbortController();
+  const conversations =
+    extras.conversations ?? createConversationStore({ maxCount: config.server.conversations.max_count, maxBytes: config.server.conversation_memory_bytes });
   const app = createApp({
     config,
     router,
     onInternalError,
     onClientGone,
     shutdownSignal: shutdown.signal,
+    conversations,
     ...(options.cassettes ? { cassettes: options.cassettes.app } : {}),
     ...(access ? { access } : {}),
     ...(options.onClientRequest ? { onClientRequest: options.onClientRequest } : {}),
+    ...(extras.metrics ? { metrics: extras.metrics } : {}),
+    ...(extras.readiness ? { readiness: extras.readiness } : {}),
   });
-  return { config, log, providers, router, app, onInternalError, shutdown };
+  return { config, log, providers, router, app, onInternalError, shutdown, conversations };
 }
+
+type ProxyParts = ReturnType<typeof createProxyParts>;
+
+/** One config's parts while they serve, and the requests still on them. */
+interface Generation {
+  parts: ProxyParts;
+  listener: ReturnType<typeof toNodeListener>;
+  /** Requests on this generation whose response has not closed. */
+  active: number;
+  /** Replaced by a reload: closes its providers once `active` is back to 0. */
+  retired: boolean;
+}
+
+/** How long `/readyz` waits for the call log before calling it not writable. */
+const READY_TIMEOUT_MS = 2_000;
 
 /** Starts a proxy and resolves once it is listening. */
 export async function startProxy(options: ProxyOptions): Promise<TokenPakProxy> {
@@ -165,10 +214,54 @@ export async function startProxy(options: ProxyOptions): Promise<TokenPakProxy> 
   // Redis is connected (and its client imported) only for a config that sets limits and names it.
   const ownLimits = !options.limits && hasLimits(options.config) ? await createLimitStore(options.config) : undefined;
   if (ownLimits) options = { ...options, limits: ownLimits };
-  const parts = createProxyParts(options, { bindHost: host });
+  const access = { bindHost: host };
+  let stopping = false;
+  let current: Generation;
+  const live = new Set<Generation>();
+
+  // prom-client takes tens of milliseconds to load: only a config with metrics pays for it.
+  const metricsSettings = options.config.metrics;
+  const metrics = metricsSettings.enabled
+    ? (await import('../metrics/metrics.ts')).createMetrics({ providers: () => [...live].flatMap((generation) => [...generation.parts.providers.values()]) })
+    : undefined;
+  if (metrics) options = { ...options, observers: [metrics.observer, ...(options.observers ?? [])] };
+  const log = options.log ?? createMemoryCallLog({ maxRows: options.config.logs.max_rows });
+  options = { ...options, log };
+
+  const readiness = async (): Promise<Readiness> => {
+    const checks: Record<string, string> = { config: `ok (${current.parts.config.source})`, draining: stopping ? 'stopping' : 'no' };
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+      });
+      await Promise.race([log.checkWritable?.(), late]).finally(() => clearTimeout(timer));
+      checks['call_log'] = 'ok';
+    } catch (error) {
+      checks['call_log'] = `not writable: ${(error as Error).message}`;
+    }
+    return { ready: !stopping && checks['call_log'] === 'ok', checks };
+  };
+  const extras = (conversations?: ConversationStore): ServedExtras => ({
+    readiness,
+    ...(conversations ? { conversations } : {}),
+    ...(metrics && metricsSettings.port === undefined ? { metrics: () => metrics.render() } : {}),
+  });
+
   const middleware = options.fetch;
-  const app: App = middleware ? { fetch: (request) => middleware(request, parts.app) } : parts.app;
-  const limits = parts.config.server;
+  const generation = (parts: ProxyParts): Generation => {
+    const app: App = middleware ? { fetch: (request) => middleware(request, parts.app) } : parts.app;
+    return { parts, listener: toNodeListener(app, parts.onInternalError), active: 0, retired: false };
+  };
+  const dispose = (old: Generation) => {
+    live.delete(old);
+    void Promise.all([...old.parts.providers.values()].map((p) => p.close?.())).catch((error: unknown) => old.parts.onInternalError(error));
+  };
+  current = generation(createProxyParts(options, access, extras()));
+  live.add(current);
+
+  const limits = options.config.server;
+  // Each request stays on the generation it arrived on until its response closes, reload or not.
   const server = createServer(
     {
       keepAliveTimeout: limits.keep_alive_timeout_ms,
@@ -177,21 +270,22 @@ export async function startProxy(options: ProxyOptions): Promise<TokenPakProxy> 
       // Node enforces both timeouts only when it checks its connections: check often enough for them to hold.
       connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(limits.headers_timeout_ms / 4))),
     },
-    toNodeListener(app, parts.onInternalError),
+    (req, res) => {
+      const serving = current;
+      serving.active++;
+      res.once('close', () => {
+        if (--serving.active === 0 && serving.retired) dispose(serving);
+      });
+      serving.listener(req, res);
+    },
   );
   server.maxConnections = limits.max_connections;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? parts.config.server.port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  }).catch(async (error: unknown) => {
+  await listen(server, options.port ?? limits.port, host).catch(async (error: unknown) => {
     // A port in use: the Redis connection would keep the process alive.
     await ownLimits?.close();
     throw error;
   });
-  let stopping = false;
+  const metricsServer = metrics && metricsSettings.port !== undefined ? await serveMetrics(metrics.render, metricsSettings.port, metricsSettings.host) : undefined;
   // Set once a stop's drain window is over: from then on, idle connections are closed as they appear.
   let drained = false;
   // Answers not yet begun when a stop starts. Each is sent with `Connection:
@@ -211,17 +305,43 @@ export async function startProxy(options: ProxyOptions): Promise<TokenPakProxy> 
   const { port, address } = server.address() as AddressInfo;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const listenUrl = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  const metricsUrl = metricsServer ? `http://${urlOf(metricsServer.address() as AddressInfo)}/metrics` : undefined;
   let closing: Promise<void> | undefined;
   return {
-    ...parts,
+    get config() {
+      return current.parts.config;
+    },
+    get providers() {
+      return current.parts.providers;
+    },
+    get router() {
+      return current.parts.router;
+    },
+    get app() {
+      return current.parts.app;
+    },
+    log,
     server,
     host,
     port,
     listenUrl,
+    metricsUrl,
     url: `http://${urlHost === '0.0.0.0' ? '127.0.0.1' : urlHost === '[::]' ? '[::1]' : urlHost}:${port}`,
+    reload(config) {
+      if (stopping) throw new TokenPakError('shutting_down', 'TokenPak is stopping: the config was not reloaded.', { status: 503 });
+      checkExposure(config, host);
+      const before = current.parts.config;
+      const next = generation(createProxyParts({ ...options, config }, access, extras(current.parts.conversations)));
+      const old = current;
+      current = next;
+      live.add(next);
+      old.retired = true;
+      if (old.active === 0) dispose(old);
+      return { needsRestart: restartOnly(before, config, options) };
+    },
     close(closeOptions = {}) {
       closing ??= (async () => {
-        const graceMs = closeOptions.graceMs ?? parts.config.server.shutdown_grace_ms;
+        const graceMs = closeOptions.graceMs ?? current.parts.config.server.shutdown_grace_ms;
         stopping = true;
         for (const res of unanswered) if (!res.headersSent) res.setHeader('connection', 'close');
         unanswered.clear();
@@ -242,19 +362,70 @@ export async function startProxy(options: ProxyOptions): Promise<TokenPakProxy> 
         // whatever is still open a moment later is cut.
         let cut: NodeJS.Timeout | undefined;
         const timer = setTimeout(() => {
-          parts.shutdown.abort();
+          for (const generation of live) generation.parts.shutdown.abort();
           cut = setTimeout(() => server.closeAllConnections(), STREAM_END_MS);
         }, graceMs);
         await closed;
         clearTimeout(drain);
         clearTimeout(timer);
         clearTimeout(cut);
-        await parts.log.close();
-        await Promise.all([...parts.providers.values()].map((p) => p.close?.()));
+        if (metricsServer) {
+          metricsServer.closeAllConnections();
+          await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+        }
+        await log.close();
+        await Promise.all([...live].flatMap((generation) => [...generation.parts.providers.values()].map((p) => p.close?.())));
+        live.clear();
         await options.cassettes?.close();
         await ownLimits?.close();
       })();
       return closing;
     },
   };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function urlOf({ address, port }: AddressInfo): string {
+  return `${address.includes(':') ? `[${address}]` : address}:${port}`;
+}
+
+/** `/metrics` on a port of its own (`metrics.port`): no client key there, and nothing else served. */
+async function serveMetrics(render: () => Promise<{ contentType: string; body: string }>, port: number, host: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('Only GET /metrics is served on this port.\n');
+      return;
+    }
+    render().then(
+      ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(req.method === 'HEAD' ? undefined : body),
+      (error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`Cannot render metrics: ${(error as Error).message}\n`),
+    );
+  });
+  await listen(server, port, host);
+  return server;
+}
+
+/** Settings a reload cannot apply to a running proxy, named when they changed. */
+function restartOnly(before: Config, after: Config, options: ProxyOptions): string[] {
+  const changed: string[] = [];
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  if (options.host === undefined && before.server.host !== after.server.host) changed.push('server.host');
+  if (options.port === undefined && before.server.port !== after.server.port) changed.push('server.port');
+  for (const key of ['keep_alive_timeout_ms', 'headers_timeout_ms', 'request_timeout_ms', 'conversations'] as const) {
+    if (!same(before.server[key], after.server[key])) changed.push(`server.${key}`);
+  }
+  if (!same(before.logs, after.logs)) changed.push('logs');
+  if (!same(before.metrics, after.metrics)) changed.push('metrics');
+  if (!same(before.cassettes, after.cassettes)) changed.push('cassettes');
+  return changed;
 }

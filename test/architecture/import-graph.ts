@@ -73,11 +73,12 @@ export function importEdges(dir = join(root, 'src')): ImportEdge[] {
  * `cassettes` stands with the router: it builds the real providers with a
  * recording/replaying transport, and the server uses it; it never routes.
  *
- * `limits` stands between the server and the router: it hooks into the
- * router's admission and call observers (`router/observer.ts`) to refuse
- * calls over a rate limit or budget and to count what calls used.
+ * `limits` and `metrics` stand between the server and the router: they hook
+ * into the router's admission and call observers (`router/observer.ts`) to
+ * refuse calls over a rate limit or budget, count what calls used, and keep
+ * Prometheus metrics; the server loads them when configured.
  */
-export const STACK = [['cli', 'vitest'], ['server'], ['limits', 'telemetry'], ['router', 'cassettes'], ['providers'], ['formats']] as const;
+export const STACK = [['cli', 'vitest'], ['server'], ['limits', 'metrics', 'telemetry'], ['router', 'cassettes'], ['providers'], ['formats']] as const;
 export const BESIDE = ['config', 'logs', 'pricing'] as const;
 export const BASE = ['errors', 'util', 'canonical'] as const;
 

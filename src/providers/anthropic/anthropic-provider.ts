@@ -107,5 +107,6 @@ export function createAnthropicProvider(name: string, settings: AnthropicProvide
     },
 
     close: () => upstream.close(),
+    connections: () => upstream.connections(),
   };
 }

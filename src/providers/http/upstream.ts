@@ -13,7 +13,7 @@ import type { Dispatcher, Pool } from 'undici';
 import { CallScope } from './call-scope.ts';
 import { classifyStatus, ProviderError, TokenPakError, type TokenPakErrorCode } from '../../errors.ts';
 import { parseSSE, type ParsedSSE } from '../../formats/sse.ts';
-import type { CallOptions } from '../types.ts';
+import type { CallOptions, UpstreamConnections } from '../types.ts';
 import { INSTANCE_ID, LOOP_HEADER } from '../../util/loop.ts';
 import { redact } from '../../util/redact.ts';
 import { backoffMs, RETRYABLE_ERROR_CODES, RETRYABLE_STATUSES, retryAfterMs, type RetryPolicy } from './retry.ts';
@@ -68,6 +68,8 @@ export interface Upstream {
   post(path: string, payload: unknown, call?: CallOptions & { accept?: string }): Promise<UpstreamResponse>;
   /** Closes the pool's connections. */
   close(): Promise<void>;
+  /** The pool's connections now (all zero before the first call, or with a dispatcher given in the options). */
+  connections(): UpstreamConnections;
 }
 
 // Upstream error bodies are small; a huge one is read only this far.
@@ -196,6 +198,12 @@ export function createUpstream(options: UpstreamOptions): Upstream {
 
   return {
     origin,
+
+    connections() {
+      if (!owned) return { open: 0, inUse: 0, queued: 0 };
+      const { connected, free, pending } = owned.stats;
+      return { open: connected, inUse: connected - free, queued: pending };
+    },
 
     async post(path, payload, call = {}) {
       const scope = new CallScope(timeouts.totalMs, call.signal);

@@ -107,5 +107,6 @@ export function createOpenAIProvider(name: string, settings: OpenAIProviderSetti
     },
 
     close: () => upstream.close(),
+    connections: () => upstream.connections(),
   };
 }
