@@ -63,6 +63,8 @@ export async function proxyCommand(args: string[]): Promise<number> {
     ...(values.host !== undefined ? { host: values.host } : {}),
   }).catch(async (error: NodeJS.ErrnoException) => {
     await log.close();
+    // TokenPak's own start-up errors (Redis for state.redis unreachable) already say what to fix.
+    if (TokenPakError.is(error)) throw error;
     throw listenError(error, values.host ?? config.server.host, port ?? config.server.port);
   });
   const routes = Object.values(config.models).map((r) => `${r.name} → ${r.chain.map((t) => t.provider).join(' → ')}`);

@@ -153,6 +153,20 @@ describe('a fleet of three proxies on one Redis and one PostgreSQL', () => {
     expect(fake.requests.filter((r) => r.path.endsWith('/chat/completions'))).toHaveLength(2);
   }, 60_000);
 
+  it('a replica that cannot reach Redis does not start: one line names Redis and the fix, never the URL\'s password', async () => {
+    writeFileSync(
+      join(work, 'no-redis.yaml'),
+      'providers:\n  mock: { type: mock }\nmodels:\n  gpt-4: { provider: mock, limits: { requests_per_minute: 5 } }\nstate: { redis: "redis://:s3cret-pw@127.0.0.1:1" }\n',
+    );
+    const result = await runCli(['proxy', '--config', 'no-redis.yaml', '--port', '0'], { cwd: work });
+    expect(result.code).toBe(1);
+    const lines = result.stderr.split('\n').filter((line) => line.startsWith('[tokenpak]'));
+    expect(lines).toEqual([
+      "[tokenpak] Cannot connect to Redis at 127.0.0.1:1 (state.redis): connect ECONNREFUSED 127.0.0.1:1. Start Redis there, fix the URL, or remove state: to keep the limits' counters in memory (one replica only).",
+    ]);
+    expect(result.stderr + result.stdout).not.toContain('s3cret-pw');
+  }, 30_000);
+
   it('tokenpak logs and tokenpak stats read every replica\'s calls, the refusals included', async () => {
     const total = 30 + 3 + 2 + 3;
     await until(async () => ((await loggedCalls()) >= total ? true : undefined), 'every call in the log', 10_000);
