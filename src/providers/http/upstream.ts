@@ -212,6 +212,8 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         accept: call.accept ?? 'application/json',
         ...(call.requestId ? { 'x-tokenpak-request-id': call.requestId } : {}),
         [LOOP_HEADER]: INSTANCE_ID,
+        // The call observers' headers (a trace's traceparent); a provider's configured headers still win.
+        ...call.upstreamHeaders,
         ...options.headers,
       };
       const request: Dispatcher.RequestOptions = {
