@@ -11,32 +11,17 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { betaTool } from '@anthropic-ai/sdk/helpers/beta/json-schema';
 import OpenAI from 'openai';
-import { defineConfig, startProxy, type MockProvider, type TokenPakProxy } from 'tokenpak';
+import { startProxy, type MockProvider, type TokenPakProxy } from 'tokenpak';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startGateway, type Gateway } from '../fallback/helpers.ts';
 import { fixtureJson, replies } from '../support/fake-upstream.ts';
+import { cannedConfig, CLAUDE_DEFAULT, GPT4_DEFAULT, WEATHER_ANSWER } from './helpers.ts';
 
-const WEATHER_ARGS = { city: 'Paris', unit: 'celsius' };
-const WEATHER_ANSWER = 'It is 18 degrees and sunny in Paris.';
 const THREADS_BETA = 'message-threads-2026-08-12';
 
 /** A proxy whose mock calls get_weather on a first "weather" prompt and answers in text on the next call. */
-async function startConversationProxy(conversations?: { max_count: number }): Promise<TokenPakProxy> {
-  const weather = [{ tool_call: { name: 'get_weather', arguments: WEATHER_ARGS } }, WEATHER_ANSWER];
-  const config = defineConfig({
-    providers: {
-      mock: {
-        type: 'mock',
-        latency_ms: 0,
-        responses: {
-          'gpt-4': { default: 'Mock GPT-4 response.', patterns: { weather } },
-          'claude-3-sonnet': { default: 'Mock Claude response.', patterns: { weather } },
-        },
-      },
-    },
-    models: { 'gpt-4': { provider: 'mock' }, 'claude-3-sonnet': { provider: 'mock' } },
-    ...(conversations ? { server: { conversations } } : {}),
-  });
+function startConversationProxy(conversations?: { max_count: number }): Promise<TokenPakProxy> {
+  const config = cannedConfig({ weather: 'tool-call-then-answer', ...(conversations ? { server: { conversations } } : {}) });
   return startProxy({ config, port: 0, host: '127.0.0.1' });
 }
 
@@ -89,11 +74,11 @@ describe('OpenAI Responses previous_response_id', () => {
     expect((first as unknown as { store: boolean }).store).toBe(true);
     const second = await openai.responses.create({ model: 'gpt-4', previous_response_id: first.id, input: 'What is my name?' });
     expect(second.previous_response_id).toBe(first.id);
-    expect(second.output_text).toBe('Mock GPT-4 response.');
+    expect(second.output_text).toBe(GPT4_DEFAULT);
     // Only the new input went over the wire; TokenPak put the stored history in front of it.
     expect(sent.at(-1)!.body.input).toBe('What is my name?');
     const request = mock.calls.at(-1)!.request;
-    expect(transcript(request.messages)).toEqual(['user:text:My name is Ada.', 'assistant:text:Mock GPT-4 response.', 'user:text:What is my name?']);
+    expect(transcript(request.messages)).toEqual(['user:text:My name is Ada.', `assistant:text:${GPT4_DEFAULT}`, 'user:text:What is my name?']);
     // As on OpenAI, instructions are not carried over from the previous response.
     expect(request.system).toBeUndefined();
   });
@@ -123,7 +108,7 @@ describe('OpenAI Responses previous_response_id', () => {
     for await (const event of stream) if (event.type === 'response.completed') id = event.response.id;
     expect(id).toMatch(/^resp_/);
     await openai.responses.create({ model: 'gpt-4', previous_response_id: id, input: 'Second turn.' });
-    expect(transcript(mock.calls.at(-1)!.request.messages)).toEqual(['user:text:Streamed first turn.', 'assistant:text:Mock GPT-4 response.', 'user:text:Second turn.']);
+    expect(transcript(mock.calls.at(-1)!.request.messages)).toEqual(['user:text:Streamed first turn.', `assistant:text:${GPT4_DEFAULT}`, 'user:text:Second turn.']);
   });
 
   test('an unknown id, or one created with store: false, is the 400 previous_response_not_found', async () => {
@@ -181,16 +166,16 @@ describe('Anthropic message threads', () => {
     const thread = client.beta.messages.thread({ model: 'claude-3-sonnet', max_tokens: 256 });
     const one = await thread.send({ role: 'user', content: 'Hello there.' });
     const two = await thread.send({ role: 'user', content: 'And again.' });
-    expect(two.content[0]).toMatchObject({ type: 'text', text: 'Mock Claude response.' });
+    expect(two.content[0]).toMatchObject({ type: 'text', text: CLAUDE_DEFAULT });
     expect(sent[1]!.body).toMatchObject({ thread: { type: 'continue', previous_message_id: one.id }, messages: [{ role: 'user', content: 'And again.' }] });
     const streamed = await thread.stream({ role: 'user', content: 'Third, streamed.' }).finalMessage();
     expect(sent[2]!.body.thread).toEqual({ type: 'continue', previous_message_id: two.id });
     expect(thread.previousMessageId).toBe(streamed.id);
     expect(transcript(mock.calls.at(-1)!.request.messages)).toEqual([
       'user:text:Hello there.',
-      'assistant:text:Mock Claude response.',
+      `assistant:text:${CLAUDE_DEFAULT}`,
       'user:text:And again.',
-      'assistant:text:Mock Claude response.',
+      `assistant:text:${CLAUDE_DEFAULT}`,
       'user:text:Third, streamed.',
     ]);
   });

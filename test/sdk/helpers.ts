@@ -27,64 +27,78 @@ export interface SdkProxy {
   close(): Promise<void>;
 }
 
+type ConfigInput = Parameters<typeof defineConfig>[0];
+type MockAnswers = Record<string, Record<string, unknown>>;
+
+export interface CannedConfigOptions {
+  /**
+   * What a prompt with "weather" gets from `gpt-4` and `claude-3-sonnet`: `tool-call` calls
+   * `get_weather` on every such call (the loop ends when the tool result comes back and the
+   * default answer is given); `tool-call-then-answer` calls it first and answers
+   * {@link WEATHER_ANSWER} on the next call of the conversation.
+   */
+  weather: 'tool-call' | 'tool-call-then-answer';
+  /** More models routed to the mock, with no canned entry (the mock generates their answers). */
+  models?: string[];
+  /** Added to the mock's canned answers, per model (merged into gpt-4's and claude-3-sonnet's entries). */
+  answers?: MockAnswers;
+  /** More providers and routes to them. */
+  providers?: ConfigInput['providers'];
+  routes?: ConfigInput['models'];
+  server?: ConfigInput['server'];
+}
+
 /**
- * Models: `gpt-4` and `claude-3-sonnet` have canned answers (the recipe's),
- * where a prompt with "weather" first calls `get_weather`, then, on the next
- * call, answers in text; `gpt-4o-mini` has no canned entry, so the mock
- * generates its answers (which honour JSON modes and forced tool choices).
+ * The config a user keeps while building against the mock: `gpt-4` and `claude-3-sonnet` with
+ * the recipe's canned `default:` texts ({@link GPT4_DEFAULT}, {@link CLAUDE_DEFAULT}) and a
+ * "weather" pattern (see {@link CannedConfigOptions.weather}), no latency.
  */
-export async function startSdkProxy(): Promise<SdkProxy> {
-  const weather = [{ tool_call: { name: 'get_weather', arguments: WEATHER_ARGS } }, WEATHER_ANSWER];
-  const config = defineConfig({
+export function cannedConfig(options: CannedConfigOptions): ReturnType<typeof defineConfig> {
+  const toolCall = { tool_call: { name: 'get_weather', arguments: WEATHER_ARGS } };
+  const weather = options.weather === 'tool-call' ? toolCall : [toolCall, WEATHER_ANSWER];
+  const { 'gpt-4': gpt4 = {}, 'claude-3-sonnet': claude = {}, ...otherAnswers } = options.answers ?? {};
+  return defineConfig({
     providers: {
       mock: {
         type: 'mock',
         latency_ms: 0,
         responses: {
-          'gpt-4': { default: GPT4_DEFAULT, patterns: { weather } },
-          'claude-3-sonnet': { default: CLAUDE_DEFAULT, patterns: { weather } },
+          'gpt-4': { default: GPT4_DEFAULT, patterns: { weather }, ...gpt4 },
+          'claude-3-sonnet': { default: CLAUDE_DEFAULT, patterns: { weather }, ...claude },
+          ...otherAnswers,
         },
       },
+      ...options.providers,
     },
     models: {
       'gpt-4': { provider: 'mock' },
       'claude-3-sonnet': { provider: 'mock' },
-      'gpt-4o-mini': { provider: 'mock' },
+      ...Object.fromEntries((options.models ?? []).map((model) => [model, { provider: 'mock' }])),
+      ...options.routes,
     },
+    ...(options.server ? { server: options.server } : {}),
   });
-  return listen(config);
+}
+
+/**
+ * `gpt-4` and `claude-3-sonnet` canned, where a prompt with "weather" first calls `get_weather`,
+ * then, on the next call, answers in text; `gpt-4o-mini` has no canned entry, so the mock
+ * generates its answers (which honour JSON modes and forced tool choices).
+ */
+export async function startSdkProxy(): Promise<SdkProxy> {
+  return listen(cannedConfig({ weather: 'tool-call-then-answer', models: ['gpt-4o-mini'] }));
 }
 
 /** Embedding model of {@link startCannedProxy}. */
 export const EMBEDDING_MODEL = 'text-embedding-3-small';
 
 /**
- * The config a user keeps while building an agent: every chat model has the
- * recipe's canned `default:` text and one plain `tool_call` pattern (no answer
- * lists), so each client library's tool loop, structured output and
- * conversation helpers run against canned answers as written. A prompt with
- * "weather" calls `get_weather`; a loop ends when the tool result comes back.
+ * Every chat model with one plain `tool_call` pattern (no answer lists), so each client
+ * library's tool loop, structured output and conversation helpers run against canned answers
+ * as written; plus {@link EMBEDDING_MODEL}.
  */
 export async function startCannedProxy(): Promise<SdkProxy> {
-  const weather = { tool_call: { name: 'get_weather', arguments: WEATHER_ARGS } };
-  const config = defineConfig({
-    providers: {
-      mock: {
-        type: 'mock',
-        latency_ms: 0,
-        responses: {
-          'gpt-4': { default: GPT4_DEFAULT, patterns: { weather } },
-          'claude-3-sonnet': { default: CLAUDE_DEFAULT, patterns: { weather } },
-        },
-      },
-    },
-    models: {
-      'gpt-4': { provider: 'mock' },
-      'claude-3-sonnet': { provider: 'mock' },
-      [EMBEDDING_MODEL]: { provider: 'mock' },
-    },
-  });
-  return listen(config);
+  return listen(cannedConfig({ weather: 'tool-call', models: [EMBEDDING_MODEL] }));
 }
 
 async function listen(config: ReturnType<typeof defineConfig>): Promise<SdkProxy> {

@@ -6,35 +6,28 @@
  * metadata, and strict mode fails the call with the closest rule.
  */
 import OpenAI from 'openai';
-import { defineConfig, startProxy, type TokenPakProxy } from 'tokenpak';
+import { startProxy, type TokenPakProxy } from 'tokenpak';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { describeCall } from '../../src/vitest/transcript.ts';
 import type { TokenPakCall } from '../../src/vitest/scope.ts';
+import { cannedConfig, GPT4_DEFAULT } from './helpers.ts';
 
 let proxy: TokenPakProxy;
 let openai: OpenAI;
 
 beforeAll(async () => {
-  const config = defineConfig({
-    providers: {
-      mock: {
-        type: 'mock',
-        latency_ms: 0,
-        responses: {
-          'gpt-4': {
-            default: 'Mock GPT-4 response: [mock output for testing]',
-            patterns: { weather: { tool_call: { name: 'get_weather', arguments: { city: 'Paris' } } } },
-            rules: [
-              { name: 'checkout case', when: { header: { 'x-test-case': '/^checkout/' } }, answer: 'Checkout answer.' },
-              { when: { metadata: { suite: 'smoke' } }, answer: 'Smoke answer.' },
-            ],
-          },
-          'gpt-4-strict': { patterns: { debug: 'Debugged.' } },
-        },
+  const config = cannedConfig({
+    weather: 'tool-call',
+    answers: {
+      'gpt-4': {
+        rules: [
+          { name: 'checkout case', when: { header: { 'x-test-case': '/^checkout/' } }, answer: 'Checkout answer.' },
+          { when: { metadata: { suite: 'smoke' } }, answer: 'Smoke answer.' },
+        ],
       },
-      strict: { type: 'mock', on_unmatched: 'error', responses: { 'gpt-4-strict': { patterns: { debug: 'Debugged.' } } } },
     },
-    models: { 'gpt-4': { provider: 'mock' }, 'gpt-4-strict': { provider: 'strict' } },
+    providers: { strict: { type: 'mock', on_unmatched: 'error', responses: { 'gpt-4-strict': { patterns: { debug: 'Debugged.' } } } } },
+    routes: { 'gpt-4-strict': { provider: 'strict' } },
   });
   proxy = await startProxy({ config, port: 0, host: '127.0.0.1' });
   openai = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: 'sk-test-not-used', maxRetries: 0 });
@@ -56,7 +49,7 @@ describe('the openai SDK against mock rules', () => {
   test('runTools() with a plain tool_call pattern calls the tool once, then ends with the default answer', async () => {
     const runner = openai.chat.completions.runTools({ model: 'gpt-4', messages: [{ role: 'user', content: 'What is the weather in Paris?' }], tools: [weatherTool] });
     const content = await runner.finalContent();
-    expect(content).toBe('Mock GPT-4 response: [mock output for testing]');
+    expect(content).toBe(GPT4_DEFAULT);
     expect(runner.allChatCompletions()).toHaveLength(2);
     expect(runner.messages.filter((m) => m.role === 'tool').map((m) => m.content)).toEqual(['18 degrees in Paris']);
   });
@@ -92,7 +85,7 @@ describe('the openai SDK against mock rules', () => {
     const withMetadata = await openai.chat.completions.create({ model: 'gpt-4', messages: [{ role: 'user', content: 'hello' }], metadata: { suite: 'smoke' }, store: true });
     expect(withMetadata.choices[0]!.message.content).toBe('Smoke answer.');
     const plain = await openai.chat.completions.create({ model: 'gpt-4', messages: [{ role: 'user', content: 'hello' }] });
-    expect(plain.choices[0]!.message.content).toBe('Mock GPT-4 response: [mock output for testing]');
+    expect(plain.choices[0]!.message.content).toBe(GPT4_DEFAULT);
   });
 
   test('on_unmatched: error fails the call as a 400 the SDK raises, naming the closest rule', async () => {
