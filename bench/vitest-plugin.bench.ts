@@ -12,10 +12,13 @@
  *    TokenPak against the same suite stubbed: wall-clock ratio.
  *
  * Vitest runs as a separate process; the variants alternate within each
- * round (the machine may be shared), and every figure is a median.
+ * round (the machine may be shared), and every figure is a median. Beside
+ * wall time, each run's CPU time (user + system of Vitest and every process
+ * it waited for, from this process's `cutime`/`cstime`): on a shared machine
+ * wall time swings by seconds between identical runs, CPU time much less.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { median, round } from './lib/stats.ts';
 import type { BenchContext, BenchSection, SectionResult } from './lib/types.ts';
@@ -48,9 +51,18 @@ function project(context: BenchContext, name: string, files: Record<string, stri
   return dir;
 }
 
-/** Runs `vitest run` and returns its wall time in ms (from spawn to exit). */
-function vitest(dir: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
+/** CPU time (ms) of this process's children that have been waited for, Vitest's own children included (10 ms ticks). */
+function childrenCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  // Fields after "(comm) ": state is field 3, cutime 16, cstime 17.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
+/** Runs `vitest run`: its wall time in ms (from spawn to exit) and the CPU time it and its workers used. */
+function vitest(dir: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ wall: number; cpu: number }> {
   return new Promise((resolve, reject) => {
+    const cpuBefore = childrenCpuMs();
     const started = performance.now();
     const child = spawn(process.execPath, [join(dir, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=dot', ...args], {
       cwd: dir,
@@ -63,7 +75,7 @@ function vitest(dir: string, args: string[], env: NodeJS.ProcessEnv = {}): Promi
     const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
     child.once('close', (code) => {
       clearTimeout(timer);
-      if (code === 0) resolve(performance.now() - started);
+      if (code === 0) resolve({ wall: performance.now() - started, cpu: childrenCpuMs() - cpuBefore });
       else reject(new Error(`vitest ${args.join(' ')} failed in ${dir} (exit ${code}):\n${output.slice(-3000)}`));
     });
   });
@@ -108,32 +120,42 @@ test('one call', async () => {
 `;
   }
   const dir = project(context, 'per-file', tests);
-  const wall: Record<Pool, { stub: number[]; tokenpak: number[]; msw: number[] }> = {
-    forks: { stub: [], tokenpak: [], msw: [] },
-    threads: { stub: [], tokenpak: [], msw: [] },
+  const variants = () => ({ stub: [] as number[], tokenpak: [] as number[], msw: [] as number[] });
+  const wall: Record<Pool, ReturnType<typeof variants>> = { forks: variants(), threads: variants() };
+  const cpu: Record<Pool, ReturnType<typeof variants>> = { forks: variants(), threads: variants() };
+  const measure = async (pool: Pool, variant: 'stub' | 'tokenpak' | 'msw', args: string[], env: NodeJS.ProcessEnv) => {
+    const result = await vitest(dir, args, env);
+    wall[pool][variant].push(result.wall);
+    cpu[pool][variant].push(result.cpu);
   };
   for (let i = 0; i < runs; i++) {
     for (const pool of POOLS) {
       context.log(`vitest-plugin: per-file run ${i + 1}/${runs}, ${pool}`);
       const poolArg = `--pool=${pool}`;
-      wall[pool].stub.push(await vitest(dir, ['--config', 'stub.config.ts', poolArg], { BENCH_MODE: 'stub' }));
-      wall[pool].tokenpak.push(await vitest(dir, ['--config', 'tokenpak.config.ts', poolArg], { BENCH_MODE: 'tokenpak' }));
-      wall[pool].msw.push(await vitest(dir, ['--config', 'msw.config.ts', poolArg], { BENCH_MODE: 'tokenpak' }));
+      await measure(pool, 'stub', ['--config', 'stub.config.ts', poolArg], { BENCH_MODE: 'stub' });
+      await measure(pool, 'tokenpak', ['--config', 'tokenpak.config.ts', poolArg], { BENCH_MODE: 'tokenpak' });
+      await measure(pool, 'msw', ['--config', 'msw.config.ts', poolArg], { BENCH_MODE: 'tokenpak' });
       // Each round as it ends, so that a run cut short still tells something.
-      context.log(`vitest-plugin: per-file ${pool} round ${i + 1}: stub ${Math.round(wall[pool].stub[i]!)} ms, TokenPak ${Math.round(wall[pool].tokenpak[i]!)} ms, with msw ${Math.round(wall[pool].msw[i]!)} ms`);
+      const line = (variant: 'stub' | 'tokenpak' | 'msw') => `${Math.round(wall[pool][variant][i]!)} ms (CPU ${cpu[pool][variant][i]} ms)`;
+      context.log(`vitest-plugin: per-file ${pool} round ${i + 1}: stub ${line('stub')}, TokenPak ${line('tokenpak')}, with msw ${line('msw')}`);
     }
   }
   const summary = (pool: Pool) => {
     const w = wall[pool];
+    const c = cpu[pool];
     // Per round, so that a slow moment of the machine affects both sides of a difference.
-    const perRound = (variant: 'tokenpak' | 'msw') => w[variant].map((ms, i) => (ms - w.stub[i]!) / files);
+    const perRound = (of: ReturnType<typeof variants>, variant: 'tokenpak' | 'msw') => of[variant].map((ms, i) => (ms - of.stub[i]!) / files);
     return {
       stubMs: median(w.stub),
       tokenpakMs: median(w.tokenpak),
       mswMs: median(w.msw),
-      overheadPerFileMs: median(perRound('tokenpak')),
-      overheadPerFileMswMs: median(perRound('msw')),
-      raw: w,
+      overheadPerFileMs: median(perRound(w, 'tokenpak')),
+      overheadPerFileMswMs: median(perRound(w, 'msw')),
+      stubCpuMs: median(c.stub),
+      tokenpakCpuMs: median(c.tokenpak),
+      overheadPerFileCpuMs: median(perRound(c, 'tokenpak')),
+      overheadPerFileMswCpuMs: median(perRound(c, 'msw')),
+      raw: { wall: w, cpu: c },
     };
   };
   return { files, runs, forks: summary('forks'), threads: summary('threads') };
@@ -158,21 +180,30 @@ for (let t = 0; t < ${testsPerFile}; t++) {
 `;
   }
   const dir = project(context, 'suite', tests);
-  const wall: Record<Pool, { stub: number[]; tokenpak: number[] }> = { forks: { stub: [], tokenpak: [] }, threads: { stub: [], tokenpak: [] } };
+  const variants = () => ({ stub: [] as number[], tokenpak: [] as number[] });
+  const wall: Record<Pool, ReturnType<typeof variants>> = { forks: variants(), threads: variants() };
+  const cpu: Record<Pool, ReturnType<typeof variants>> = { forks: variants(), threads: variants() };
   for (let i = 0; i < runs; i++) {
     for (const pool of POOLS) {
       context.log(`vitest-plugin: 200-test suite run ${i + 1}/${runs}, ${pool}`);
-      wall[pool].stub.push(await vitest(dir, ['--config', 'stub.config.ts', `--pool=${pool}`], { BENCH_MODE: 'stub' }));
-      wall[pool].tokenpak.push(await vitest(dir, ['--config', 'tokenpak.config.ts', `--pool=${pool}`], { BENCH_MODE: 'tokenpak' }));
-      context.log(`vitest-plugin: suite ${pool} round ${i + 1}: stub ${Math.round(wall[pool].stub[i]!)} ms, TokenPak ${Math.round(wall[pool].tokenpak[i]!)} ms`);
+      for (const variant of ['stub', 'tokenpak'] as const) {
+        const result = await vitest(dir, ['--config', `${variant}.config.ts`, `--pool=${pool}`], { BENCH_MODE: variant });
+        wall[pool][variant].push(result.wall);
+        cpu[pool][variant].push(result.cpu);
+      }
+      context.log(`vitest-plugin: suite ${pool} round ${i + 1}: stub ${Math.round(wall[pool].stub[i]!)} ms (CPU ${cpu[pool].stub[i]} ms), TokenPak ${Math.round(wall[pool].tokenpak[i]!)} ms (CPU ${cpu[pool].tokenpak[i]} ms)`);
     }
   }
+  // Per round, then the median: each ratio compares two runs made one after the other.
+  const ratioOf = (of: ReturnType<typeof variants>) => median(of.tokenpak.map((ms, i) => ms / of.stub[i]!));
   const summary = (pool: Pool) => ({
     stubMs: median(wall[pool].stub),
     tokenpakMs: median(wall[pool].tokenpak),
-    // Per round, then the median: each ratio compares two runs made one after the other.
-    ratio: median(wall[pool].tokenpak.map((ms, i) => ms / wall[pool].stub[i]!)),
-    raw: wall[pool],
+    ratio: ratioOf(wall[pool]),
+    stubCpuMs: median(cpu[pool].stub),
+    tokenpakCpuMs: median(cpu[pool].tokenpak),
+    cpuRatio: ratioOf(cpu[pool]),
+    raw: { wall: wall[pool], cpu: cpu[pool] },
   });
   return { tests: files * testsPerFile, runs, forks: summary('forks'), threads: summary('threads') };
 }
@@ -191,8 +222,15 @@ async function run(context: BenchContext): Promise<SectionResult> {
           ['through TokenPak, interceptHosts: true (msw), wall ms', Math.round(f.forks.mswMs), Math.round(f.threads.mswMs)],
           ['overhead per file, ms', round(f.forks.overheadPerFileMs, 1), round(f.threads.overheadPerFileMs, 1)],
           ['overhead per file with msw, ms', round(f.forks.overheadPerFileMswMs, 1), round(f.threads.overheadPerFileMswMs, 1)],
+          ['stubbed, CPU ms', f.forks.stubCpuMs, f.threads.stubCpuMs],
+          ['through TokenPak, CPU ms', f.forks.tokenpakCpuMs, f.threads.tokenpakCpuMs],
+          ['CPU overhead per file, ms', round(f.forks.overheadPerFileCpuMs, 1), round(f.threads.overheadPerFileCpuMs, 1)],
+          ['CPU overhead per file with msw, ms', round(f.forks.overheadPerFileMswCpuMs, 1), round(f.threads.overheadPerFileMswCpuMs, 1)],
         ],
-        notes: ['Overhead per file: (with − stubbed) / files, per round, median over rounds. Includes the run\'s TokenPak start-up, paid once per run.'],
+        notes: [
+          'Overhead per file: (with − stubbed) / files, per round, median over rounds. Includes the run\'s TokenPak start-up, paid once per run.',
+          'CPU: user + system time of Vitest and its workers (10 ms ticks), the run\'s TokenPak included (it runs in Vitest\'s main process).',
+        ],
       },
       {
         title: `${t.tests} tests × 5 mock calls (OpenAI SDK, latency_ms 0, 4 files), ${t.runs} alternating rounds`,
@@ -201,6 +239,9 @@ async function run(context: BenchContext): Promise<SectionResult> {
           ['through TokenPak, wall ms', Math.round(t.forks.tokenpakMs), Math.round(t.threads.tokenpakMs)],
           ['SDK fetch stubbed in-process, wall ms', Math.round(t.forks.stubMs), Math.round(t.threads.stubMs)],
           ['ratio (per round, median)', round(t.forks.ratio, 3), round(t.threads.ratio, 3)],
+          ['through TokenPak, CPU ms', t.forks.tokenpakCpuMs, t.threads.tokenpakCpuMs],
+          ['stubbed, CPU ms', t.forks.stubCpuMs, t.threads.stubCpuMs],
+          ['CPU ratio (per round, median)', round(t.forks.cpuRatio, 3), round(t.threads.cpuRatio, 3)],
         ],
       },
     ],
