@@ -258,9 +258,10 @@ async function open(info: RunServerInfo): Promise<Channel> {
   };
 
   socket.on('data', lineReader(onMessage));
+  let refused: Error | undefined;
   const fail = () => {
     closed = true;
-    const error = new TokenPakError('config_invalid', "The run's TokenPak closed its control channel (the Vitest run is ending).");
+    const error = refused ?? new TokenPakError('config_invalid', "The run's TokenPak closed its control channel (the Vitest run is ending).");
     for (const entry of pending.values()) entry.reject(error);
     pending.clear();
     for (const wake of arrivals.values()) wake();
@@ -269,6 +270,11 @@ async function open(info: RunServerInfo): Promise<Channel> {
   };
   socket.on('close', fail);
   socket.on('error', fail);
-  await channel.request('hello', { token: info.token, channel: id });
+  // Not awaited: the run's TokenPak reads a connection's lines in order, so what the file sends next
+  // follows the greeting without a round trip of its own (on a busy machine, each costs milliseconds).
+  channel.request('hello', { token: info.token, channel: id }).catch((error: Error) => {
+    refused = error;
+    socket.destroy();
+  });
   return channel;
 }
