@@ -58,6 +58,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
     config,
     log,
     ...(traces ? { observers: [traces] } : {}),
+    keepMockCalls: false,
     ...(cassettes ? { cassettes } : {}),
     ...(port !== undefined ? { port } : {}),
     ...(values.host !== undefined ? { host: values.host } : {}),

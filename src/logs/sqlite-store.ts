@@ -1,14 +1,16 @@
 /**
  * The embedded call log: one SQLite file through Node's built-in
  * `node:sqlite` (no native dependency). WAL mode, so `tokenpak logs` reads
- * while the proxy writes; writes are batched off the request path and
- * flushed on close and at process exit.
+ * while the proxy writes; writes are batched in a writer thread
+ * (sqlite-writer.ts: at most `flush_ms` of calls wait there) and flushed on
+ * close and at process exit. Reads and retention use this thread's connection.
  */
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { TokenPakError } from '../errors.ts';
 import { createStoreWriter, rateLimitedWarn, type BatchWriter } from './batch-writer.ts';
+import { startSqliteWriter, type SqliteWriter } from './sqlite-writer.ts';
 import {
   ATTEMPT_COLUMNS,
   attemptValues,
@@ -19,6 +21,7 @@ import {
   storeError,
   SCHEMA_VERSION,
   type Dialect,
+  type SqlValue,
 } from './sql.ts';
 import type { CallLogStore, CallRecord } from './types.ts';
 
@@ -188,11 +191,27 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
   };
 
   const warn = rateLimitedWarn(options.warn ?? ((message) => process.stderr.write(`${message}\n`)));
+  // A file's calls are written by a thread of their own; an in-memory log (tests) has only this connection.
+  let thread: SqliteWriter | undefined;
   let writer: BatchWriter | undefined;
   let onExit: (() => void) | undefined;
-  if (!readOnly) {
+  if (!readOnly && path !== ':memory:') {
+    thread = startSqliteWriter({
+      path,
+      insertCall,
+      insertAttempt,
+      flushIntervalMs: options.flushIntervalMs ?? 100,
+      batchSize: options.batchSize ?? 1_000,
+      maxBuffered: 100_000,
+      onError: warn,
+    });
+    // A process.exit() (a second Ctrl-C, an uncaught error) still writes what the thread holds.
+    onExit = () => {
+      if (open) thread!.flushSync(2_000);
+    };
+    process.on('exit', onExit);
+  } else if (!readOnly) {
     writer = createStoreWriter(options, writeSync, warn);
-    // A process.exit() (a second Ctrl-C, an uncaught error) still writes the buffer: node:sqlite is synchronous.
     onExit = () => {
       const rest = writer!.takeAll();
       if (open && rest.length > 0) writeSync(rest);
@@ -227,6 +246,19 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
   return {
     path,
     append(record) {
+      if (thread && open) {
+        let call: SqlValue[];
+        let attempts: SqlValue[][];
+        try {
+          call = callValues(record);
+          // The attempts' rows without the call's seq, which the writer thread prepends once it is known.
+          attempts = attemptValues(record, 0).map((row) => row.slice(1));
+        } catch (error) {
+          warn(`a call could not be recorded: ${(error as Error).message}`);
+          return;
+        }
+        return thread.enqueue(call, attempts);
+      }
       if (writer && open) return writer.append(record);
       if (!readOnly) {
         // A call that ends after close() (a stream cut at the end of the grace period) is still written.
@@ -245,6 +277,7 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
     ...sqlReaders(dialect, all, JSON.stringify, () => open),
     prune: retention.prune,
     async flush() {
+      await thread?.flush();
       await writer?.flush();
     },
     async checkWritable() {
@@ -258,6 +291,7 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
       if (!open) return;
       retention.stop();
       try {
+        await thread?.close();
         await writer?.close();
       } finally {
         open = false;

@@ -33,6 +33,10 @@ export const createProvider: ProviderFactory = (name, settings) => {
   }
 };
 
+/** {@link createProvider} with mocks that keep no calls (`MockProviderOptions.keepCalls`): for a proxy nothing inspects. */
+export const createServingProvider: ProviderFactory = (name, settings) =>
+  settings.type === 'mock' ? createMockProvider(name, settings, { keepCalls: false }) : createProvider(name, settings);
+
 /** {@link createProvider}, with providers of your own by name taking precedence. */
 export function withCustomProviders(custom: Readonly<Record<string, Provider>>, factory: ProviderFactory = createProvider): ProviderFactory {
   return (name, settings) => (Object.hasOwn(custom, name) ? custom[name]! : factory(name, settings));

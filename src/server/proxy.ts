@@ -13,7 +13,7 @@ import type { CallLogStore } from '../logs/types.ts';
 import { createPricer } from '../pricing/pricing.ts';
 import { TokenPakError } from '../errors.ts';
 import { createRedactor } from '../util/redact.ts';
-import { createProviders, withCustomProviders, type ProviderFactory } from '../providers/registry.ts';
+import { createProviders, createServingProvider, withCustomProviders, type ProviderFactory } from '../providers/registry.ts';
 import { scrubProvider } from '../providers/scrub.ts';
 import type { Provider } from '../providers/types.ts';
 import type { Admission, CallObserver } from '../router/observer.ts';
@@ -38,6 +38,11 @@ export interface ProxyOptions {
   log?: CallLogStore;
   /** Builds providers (default: the built-in ones). */
   providerFactory?: ProviderFactory;
+  /**
+   * Whether mock providers keep the calls they receive (`MockProvider.calls`, for tests
+   * that inspect them; default true). `tokenpak proxy` keeps none.
+   */
+  keepMockCalls?: boolean;
   /**
    * Providers of your own, by configured name: the config declares each as `type: custom`
    * and routes to it like any other. They take precedence over `providerFactory`.
@@ -135,7 +140,7 @@ export function createProxyParts(options: ProxyOptions, access?: AccessOptions, 
   const { config } = options;
   const log = options.log ?? createMemoryCallLog({ maxRows: config.logs.max_rows });
   const scrub = { secrets: config.secrets, stripPrompt: !config.logs.capture_bodies };
-  const factory = options.cassettes?.providerFactory ?? options.providerFactory;
+  const factory = options.cassettes?.providerFactory ?? options.providerFactory ?? (options.keepMockCalls === false ? createServingProvider : undefined);
   const providers = new Map(
     [...createProviders(config, options.providers ? withCustomProviders(options.providers, factory) : factory)].map(([name, provider]) => [
       name,

@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSqliteCallLog } from '../../src/logs/sqlite-store.ts';
@@ -41,5 +43,35 @@ describe('schema 1 → 2 (wait_ms of retried attempts)', () => {
     const check = new DatabaseSync(path, { readOnly: true });
     expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: 2 });
     check.close();
+  });
+});
+
+describe('the writer thread', () => {
+  it('a process.exit() right after append still writes the calls (the exit waits for the writer thread)', () => {
+    const path = join(dir, 'exit.db');
+    const store = pathToFileURL(join(import.meta.dirname, '../../src/logs/sqlite-store.ts')).href;
+    const fixtures = pathToFileURL(join(import.meta.dirname, 'fixtures.ts')).href;
+    const script = `
+      const { openSqliteCallLog } = await import(${JSON.stringify(store)});
+      const { call, attempt, failedAttempt } = await import(${JSON.stringify(fixtures)});
+      const log = openSqliteCallLog({ path: ${JSON.stringify(path)}, flushIntervalMs: 60000 });
+      log.append(call({ id: 'exit-1' }));
+      setImmediate(() => {
+        log.append(call({ id: 'exit-2', attempts: [failedAttempt('openai', { waitMs: 5 }), attempt()] }));
+        log.append(call({ id: 'exit-3' }));
+        process.exit(0);
+      });`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    const db = new DatabaseSync(path, { readOnly: true });
+    const ids = (db.prepare('SELECT id FROM calls ORDER BY seq').all() as Array<{ id: string }>).map((row) => row.id);
+    const attempts = db.prepare("SELECT a.attempt, a.wait_ms FROM attempts a JOIN calls c ON c.seq = a.call_seq WHERE c.id = 'exit-2' ORDER BY a.attempt").all();
+    db.close();
+    expect(ids).toEqual(['exit-1', 'exit-2', 'exit-3']);
+    expect(attempts).toEqual([
+      { attempt: 0, wait_ms: 5 },
+      { attempt: 1, wait_ms: null },
+    ]);
   });
 });

@@ -69,6 +69,12 @@ export interface MockProviderOptions {
   servedModels?: readonly string[];
   /** Receives warnings about run-time changes (default: none are reported). */
   onWarning?: (message: string) => void;
+  /**
+   * Whether `calls` keeps the calls received (default true). `tokenpak proxy`
+   * keeps none: nothing reads them there, and each kept call (with its
+   * request) would outlive many garbage collections.
+   */
+  keepCalls?: boolean;
 }
 
 /** One call the mock received, kept for assertions and transcripts. */
@@ -185,6 +191,7 @@ const DEFAULT_MOCK_TIMEOUT_MS = 30_000;
 export function createMockProvider(name: string, settings: MockProviderSettings, options: MockProviderOptions = {}): MockProvider {
   let state = initialState(settings);
   const calls = new RecentCalls<MockCall>();
+  const keepCalls = options.keepCalls ?? true;
   let callCount = 0;
   // Requests that got an error from an answer list, by rule and conversation: how many errors they got.
   let erroredRetries = new Map<string, number>();
@@ -246,7 +253,7 @@ export function createMockProvider(name: string, settings: MockProviderSettings,
     const prompt = lastUserText(request);
     const call: MockCall = { index, model: request.model, prompt, request, stream, outcome: 'ok', latencyMs: 0 };
     // A long-running proxy must not grow without bound: keep the newest calls only, by count and by size.
-    calls.push(call, approximateBytes(request) + prompt.length);
+    if (keepCalls) calls.push(call, approximateBytes(request) + prompt.length);
     let latency = latencyFor(state.settings.latency_ms, index);
 
     let injected: MockFailure | undefined;
