@@ -216,8 +216,8 @@ export async function startProxy(options: ProxyOptions): Promise<TokenPakProxy> 
   }
   const host = options.host ?? options.config.server.host;
   checkExposure(options.config, host);
-  // Redis is connected (and its client imported) only for a config that sets limits and names it.
-  const ownLimits = !options.limits && hasLimits(options.config) ? await createLimitStore(options.config) : undefined;
+  // One counter store for the proxy's life, so that a reload keeps the counts (Redis, and its client, only for state.redis).
+  const ownLimits = options.limits ? undefined : await createLimitStore(options.config);
   if (ownLimits) options = { ...options, limits: ownLimits };
   const access = { bindHost: host };
   let stopping = false;
@@ -432,5 +432,6 @@ function restartOnly(before: Config, after: Config, options: ProxyOptions): stri
   if (!same(before.logs, after.logs)) changed.push('logs');
   if (!same(before.metrics, after.metrics)) changed.push('metrics');
   if (!same(before.cassettes, after.cassettes)) changed.push('cassettes');
+  if (!same(before.state, after.state)) changed.push('state');
   return changed;
 }

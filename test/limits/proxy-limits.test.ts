@@ -114,6 +114,26 @@ describe('requests per minute', () => {
   });
 });
 
+describe('a config reload', () => {
+  it('keeps the counters: a raised limit applies to the requests already counted; a changed state: needs a restart', async () => {
+    const config = (rpm: number, state?: { redis: string }) => ({
+      providers: mockOnly,
+      models: { 'gpt-4': { provider: 'mock' as const, limits: { requests_per_minute: rpm } } },
+      ...(state ? { state } : {}),
+    });
+    const proxy = await start(config(2));
+    await chat(openai(proxy));
+    await chat(openai(proxy));
+    expect(((await chat(openai(proxy)).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>).status).toBe(429);
+    expect(proxy.reload(defineConfig(config(3))).needsRestart).toEqual([]);
+    await chat(openai(proxy));
+    const refused = (await chat(openai(proxy)).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(refused.status).toBe(429);
+    expect(refused.message).toContain('has reached its limit of 3 requests per minute');
+    expect(proxy.reload(defineConfig(config(3, { redis: 'redis://127.0.0.1:6379' }))).needsRestart).toEqual(['state']);
+  });
+});
+
 describe('tokens per minute', () => {
   /** The tokens one call of PROMPT to the mock's gpt-4 uses. */
   async function tokensOfOneCall(): Promise<number> {
