@@ -17,9 +17,11 @@ Run "tokenpak help <command>" (or "tokenpak <command> --help") for a command's o
 /** Each command's help page. */
 export const commandHelp = {
   proxy: `Usage: tokenpak proxy [--config FILE] [--port N] [--host H] [--env development|production]
-                      [--record DIR | --replay DIR]
+                      [--record DIR | --replay DIR] [--watch]
 
-Starts the proxy. SIGTERM or SIGINT stops it gracefully.
+Starts the proxy. SIGTERM or SIGINT stops it gracefully. SIGHUP reloads the
+config: a valid one serves new requests (requests in flight finish on the old
+one); an invalid one is reported and the old one keeps serving.
   --config FILE   config file (default: $TOKENPAK_CONFIG, or ./tokenpak.config.yaml)
   --port N        overrides server.port (default 8000)
   --host H        overrides server.host (default 127.0.0.1)
@@ -30,6 +32,7 @@ Starts the proxy. SIGTERM or SIGINT stops it gracefully.
                   else cassettes.name)
   --replay DIR    answer the real providers' routes from the cassettes under DIR,
                   never calling an API (no API key needed)
+  --watch         reload the config whenever its file changes (as SIGHUP does)
 
 Examples:
   tokenpak proxy --config examples/recipe/config.yaml

@@ -10,8 +10,9 @@ import { tracingSettings } from '../telemetry/settings.ts';
 import type { TraceObserver } from '../telemetry/tracer.ts';
 import { configPath, parseDeployEnv, parseFlags, parsePort, UsageError } from './shared.ts';
 import { commandHelp } from './help.ts';
+import { createReloader, watchFile } from './reload.ts';
 
-/** `tokenpak proxy`: runs until SIGTERM or SIGINT. */
+/** `tokenpak proxy`: runs until SIGTERM or SIGINT; SIGHUP (and with `--watch`, a change of the file) reloads the config. */
 export async function proxyCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags('proxy', args, {
     config: { type: 'string', short: 'c' },
@@ -20,6 +21,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
     env: { type: 'string' },
     record: { type: 'string' },
     replay: { type: 'string' },
+    watch: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   });
   if (positionals.length > 0) throw new UsageError(`proxy takes no positional arguments (got "${positionals[0]}"); pass the config with --config FILE.`);
@@ -34,7 +36,8 @@ export async function proxyCommand(args: string[]): Promise<number> {
   const cassetteDir = values.record ?? values.replay;
   if (cassetteDir === '') throw new UsageError(`--${values.record !== undefined ? 'record' : 'replay'} needs a folder, for example --replay cassettes.`);
   const overrides = cassetteDir !== undefined ? { mode: values.record !== undefined ? ('record' as const) : ('replay' as const), dir: cassetteDir } : {};
-  const config = await loadConfig(file, { replay: values.replay !== undefined });
+  // `let`: a reload replaces it (the trace observer reads the current one).
+  let config = await loadConfig(file, { replay: values.replay !== undefined });
   const { errors, warnings } = checkConfig(config, { env });
   if (env === 'production') {
     if (errors.length > 0) {
@@ -69,6 +72,17 @@ export async function proxyCommand(args: string[]): Promise<number> {
     throw listenError(error, values.host ?? config.server.host, port ?? config.server.port);
   });
   const routes = Object.values(config.models).map((r) => `${r.name} → ${r.chain.map((t) => t.provider).join(' → ')}`);
+  const reload = createReloader({
+    file,
+    env,
+    replay: values.replay !== undefined,
+    proxy,
+    onReloaded: (next) => {
+      config = next;
+    },
+  });
+  const onHangup = () => void reload('SIGHUP');
+  const watcher = values.watch ? watchFile(file, () => void reload(`${file} changed`)) : undefined;
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
@@ -77,6 +91,8 @@ export async function proxyCommand(args: string[]): Promise<number> {
         process.exit(1);
       }
       stopping = true;
+      watcher?.close();
+      process.off('SIGHUP', onHangup);
       process.stdout.write(`[tokenpak] ${signal}: stopping (in-flight requests get up to ${config.server.shutdown_grace_ms} ms)\n`);
       proxy.close().then(
         async () => {
@@ -98,13 +114,16 @@ export async function proxyCommand(args: string[]): Promise<number> {
     // `on`, not `once`, so that a second signal reaches the "stopping now" branch.
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    process.on('SIGHUP', onHangup);
     const recording = cassettes ? `\n  cassettes: ${cassettes.sets.map((set) => `${set.mode} ${set.dir}`).join(', ')}` : '';
     // The address as bound: 0.0.0.0 serves every interface, and the operator must see that.
     const where = proxy.listenUrl === proxy.url ? proxy.url : `${proxy.listenUrl} (every interface; from this machine: ${proxy.url})`;
     const auth = config.server.auth ? `client keys required (${config.server.auth.keys.length})` : 'no client keys (server.auth)';
     // The service name only: an endpoint URL may carry credentials.
     const traced = tracing ? `\n  traces: OTLP/HTTP, service.name ${tracing.serviceName}` : '';
-    process.stdout.write(`TokenPak proxy listening on ${where} (config: ${file})\n  ${routes.join('\n  ')}\n  call log: ${describeStore(config.logs, 'sqlite')}\n  auth: ${auth}${recording}${traced}\n`);
+    const metrics = !config.metrics.enabled ? '' : `\n  metrics: ${proxy.metricsUrl ?? `${proxy.url}/metrics${config.server.auth ? ' (client key required)' : ''}`}`;
+    const watching = watcher ? `\n  watching ${file}: a change reloads it (so does SIGHUP)` : '';
+    process.stdout.write(`TokenPak proxy listening on ${where} (config: ${file})\n  ${routes.join('\n  ')}\n  call log: ${describeStore(config.logs, 'sqlite')}\n  auth: ${auth}${recording}${traced}${metrics}${watching}\n`);
   });
 }
 

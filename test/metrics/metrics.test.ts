@@ -171,3 +171,17 @@ describe('the metrics: config', () => {
     expect(parseConfig(`${base}metrics: {}\n`, { env: {} }).metrics).toEqual({ enabled: true, host: '127.0.0.1' });
   });
 });
+
+describe('metrics across a config reload', () => {
+  it('keep counting, and a route added by the reload gets its own label', async () => {
+    const { proxy, fake, client } = await setUp();
+    await client.chat.completions.create({ model: 'gpt-4', messages: [{ role: 'user', content: 'hi' }] });
+    const result = proxy.reload(parseConfig(yamlFor(fake).replace('  gpt-4: {provider: primary, fallback_provider: [backup]}', '  gpt-4: {provider: primary}\n  gpt-5: {provider: backup}'), { env: {} }));
+    expect(result.needsRestart).toEqual([]);
+    await client.chat.completions.create({ model: 'gpt-4', messages: [{ role: 'user', content: 'hi' }] });
+    await client.chat.completions.create({ model: 'gpt-5', messages: [{ role: 'user', content: 'hi' }] });
+    const m = await scrape(`${proxy.url}/metrics`);
+    expect(m.get('tokenpak_requests_total{model="gpt-4",outcome="ok",provider="primary"}')).toBe(2);
+    expect(m.get('tokenpak_requests_total{model="gpt-5",outcome="ok",provider="backup"}')).toBe(1);
+  });
+});
