@@ -31,14 +31,21 @@ export function createRunCassettes(): RunCassettes {
   return {
     forScope(config, options, root, name, record) {
       const option = cassetteOptions(options.cassette);
-      const { mode } = cassetteCoverage(config, options);
-      const modeOf = (own: CassettesSettings['mode']): CassettesSettings['mode'] => (option?.mode === 'off' || own === 'off' ? 'off' : record ? 'record' : own);
+      // One rule for which providers recordings answer, the same as the real-API guard's.
+      const coverage = cassetteCoverage(config, options);
+      const modeOf = (own: CassettesSettings['mode']): CassettesSettings['mode'] => (own === 'off' ? 'off' : record ? 'record' : own);
       // Folders are the project's: relative ones start at its root, not at wherever Vitest was started.
       const settingsOf = (own: CassettesSettings, dir: string): CassettesSettings => ({ ...own, mode: modeOf(own.mode), dir: resolve(root, dir) });
       const providers: Record<string, ProviderSettings> = {};
       for (const [provider, settings] of Object.entries(config.providers)) {
-        providers[provider] = (settings.type === 'openai' || settings.type === 'anthropic') && settings.cassettes ? { ...settings, cassettes: settingsOf(settings.cassettes, settings.cassettes.dir) } : settings;
+        if ((settings.type !== 'openai' && settings.type !== 'anthropic') || !settings.cassettes) {
+          providers[provider] = settings;
+          continue;
+        }
+        const own = coverage.providers.has(provider) ? settingsOf(settings.cassettes, settings.cassettes.dir) : { ...settings.cassettes, mode: 'off' as const };
+        providers[provider] = { ...settings, cassettes: own };
       }
+      const mode = coverage.mode;
       const top = settingsOf({ ...config.cassettes, mode }, option?.dir ?? config.cassettes.dir);
       const cassettes = createCassettes({ ...config, cassettes: top, providers }, { defaultTiming: 'instant', shared });
       if (!cassettes) return undefined;

@@ -55,10 +55,11 @@ afterAll(() => project?.cleanup());
 
 describe('record once (TOKENPAK_RECORD=1), replay with the API stopped', () => {
   it('records every test against the API, one cassette per test, named after the file and the test', () => {
-    expect(recorded.code, recorded.output).toBe(0);
-    expect(Object.values(statuses(recorded))).toEqual(Array(6).fill('passed'));
-    // Six tests, one call each, and the two direct requests above.
-    expect(fake.requests.filter((r) => r.path.endsWith('/chat/completions'))).toHaveLength(8);
+    const { 'same title!': collided, ...others } = statuses(recorded);
+    expect(collided).toBe('failed');
+    expect(Object.values(others)).toEqual(Array(10).fill('passed'));
+    // Ten tests, one call each, and the two direct requests above.
+    expect(fake.requests.filter((r) => r.path.endsWith('/chat/completions'))).toHaveLength(12);
     expect(cassetteFiles()).toEqual([
       'chat.spec/a-changed-prompt.cassette.yaml',
       'chat.spec/a-removed-test.cassette.yaml',
@@ -66,12 +67,21 @@ describe('record once (TOKENPAK_RECORD=1), replay with the API stopped', () => {
       'chat.spec/concurrent-one.cassette.yaml',
       'chat.spec/concurrent-two.cassette.yaml',
       'chat.spec/streaming/streams-an-answer-event-by-event.cassette.yaml',
+      'collide.spec/same-title.cassette.yaml',
       'shared/greeting.cassette.yaml',
+      'whole-file.cassette.yaml',
     ]);
     const answer = readFileSync(join(cassettes(), 'chat.spec/answers-a-question.cassette.yaml'), 'utf8');
     expect(answer).toContain('name: chat.spec/answers-a-question');
     expect(answer).toContain('content: capital of France?');
     expect(answer).not.toContain(FAKE_OPENAI_KEY);
+  });
+
+  it('refuses to give two tests one default cassette by accident, saying how to name one', () => {
+    const message = recorded.byTitle('same title!').failureMessages.join('\n');
+    expect(message).toContain('Two tests of this file get the same cassette name "collide.spec/same-title"');
+    expect(message).toContain("useTokenPak({ cassette: 'a name' })");
+    expect(readFileSync(join(cassettes(), 'collide.spec/same-title.cassette.yaml'), 'utf8')).not.toContain('collide two');
   });
 
   it('keeps concurrent tests apart: each cassette holds its own test\'s exchange only', () => {
@@ -84,6 +94,15 @@ describe('record once (TOKENPAK_RECORD=1), replay with the API stopped', () => {
       expect(text).toContain(`content: ${prompt}`);
       expect(text).not.toContain(other);
     }
+  });
+
+  it('gives a file-level cassette name to every test of the file, and records nothing with cassette: false', () => {
+    const shared = readFileSync(join(cassettes(), 'whole-file.cassette.yaml'), 'utf8');
+    expect(shared.match(/content: file question (one|two)/g)).toEqual(['content: file question one', 'content: file question two']);
+    for (const file of cassetteFiles()) expect(readFileSync(join(cassettes(), file), 'utf8')).not.toContain('not recorded');
+    expect(statuses(replayed)).toMatchObject({ 'first question of the file': 'passed', 'second question of the file': 'passed' });
+    // With the API stopped, the test whose cassettes are off reached for it (TokenPak could not connect).
+    expect(received('off.txt')).toMatch(/^failed: 502 OpenAI provider "openai" refused the connection/);
   });
 
   it('replays with the API stopped: the tests pass, and a streaming client gets the bytes the API sent, event boundaries included', () => {
@@ -123,8 +142,8 @@ describe('vitest -u', () => {
     try {
       const before = readFileSync(join(cassettes(), 'chat.spec/answers-a-question.cassette.yaml'), 'utf8');
       const run = await runVitest(project.dir, ['-u'], { timeoutMs: 90_000, env: { FAKE_OPENAI_URL: again.baseUrl, OPENAI_API_KEY: FAKE_OPENAI_KEY } });
-      expect(run.code, run.output).toBe(0);
-      expect(again.requests.filter((r) => r.path.endsWith('/chat/completions'))).toHaveLength(6);
+      expect(run.tests.filter((t) => t.status !== 'passed').map((t) => t.title)).toEqual(['same title!']);
+      expect(again.requests.filter((r) => r.path.endsWith('/chat/completions'))).toHaveLength(10);
       const after = readFileSync(join(cassettes(), 'chat.spec/answers-a-question.cassette.yaml'), 'utf8');
       expect(after).toContain(`origin: ${new URL(again.baseUrl).origin}`);
       expect(before).not.toContain(`origin: ${new URL(again.baseUrl).origin}`);
