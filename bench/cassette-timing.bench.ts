@@ -9,7 +9,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startProxyProcess } from './lib/servers.ts';
+import { startProxyProcess, writeSectionConfig } from './lib/servers.ts';
 import { median, percentile, round } from './lib/stats.ts';
 import type { BenchContext, BenchSection, SectionResult } from './lib/types.ts';
 
@@ -45,26 +45,11 @@ function writeFixtures(dir: string): { config: string; cassettes: string } {
   };
   // JSON is YAML.
   writeFileSync(join(cassettes, 'default.cassette.yaml'), JSON.stringify(cassette, null, 2));
-  const config = join(dir, 'cassette-timing.config.yaml');
-  writeFileSync(
-    config,
-    `providers:
-  mock:
-    type: mock
-    responses:
-      gpt-4:
-        patterns:
-          debug: "Mock response: Debugged your code successfully"
-  openai:
-    type: openai
-    api_key: \${OPENAI_API_KEY:-}
-    cassettes: { mode: replay, dir: ${JSON.stringify(cassettes)}, timing: recorded }
-models:
-  gpt-4: { provider: mock }
-  gpt-4o: { provider: openai }
-logs: { store: memory }
-`,
-  );
+  const config = writeSectionConfig(dir, 'cassette-timing', {
+    providers: { openai: { type: 'openai', api_key: '${OPENAI_API_KEY:-}', cassettes: { mode: 'replay', dir: cassettes, timing: 'recorded' } } },
+    models: { 'gpt-4o': { provider: 'openai' } },
+    logs: { store: 'memory' },
+  });
   return { config, cassettes };
 }
 

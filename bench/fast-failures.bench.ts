@@ -7,55 +7,30 @@
  * 0.5-8 s backoff), runs interleaved. The proxy is the built CLI in its own
  * process; the SDK clients run in the bench process.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { startProxyProcess } from './lib/servers.ts';
-import { median, round } from './lib/stats.ts';
+import { startProxyProcess, writeSectionConfig } from './lib/servers.ts';
+import { median, round, spread } from './lib/stats.ts';
 import type { BenchContext, BenchSection, SectionResult } from './lib/types.ts';
 
 const TARGET_MS = 50;
 
 function writeConfig(dir: string): string {
-  const file = join(dir, 'fast-failures.config.yaml');
-  // gpt-4 and its debug pattern are what startProxyProcess checks the proxy with.
-  writeFileSync(
-    file,
-    `providers:
-  mock:
-    type: mock
-    responses:
-      gpt-4:
-        patterns:
-          debug: "Mock response: Debugged your code successfully"
-  immediate:
-    type: mock
-    failure_rate: 1
-    failure: 503
-  realistic:
-    type: mock
-    failure_rate: 1
-    failure: 503
-    retry_after: realistic
-  immediate-overloaded:
-    type: mock
-    failure_rate: 1
-    failure: 529
-  realistic-overloaded:
-    type: mock
-    failure_rate: 1
-    failure: 529
-    retry_after: realistic
-models:
-  gpt-4: { provider: mock }
-  fail-immediate: { provider: immediate }
-  fail-realistic: { provider: realistic }
-  overloaded-immediate: { provider: immediate-overloaded }
-  overloaded-realistic: { provider: realistic-overloaded }
-`,
-  );
-  return file;
+  const failing = (failure: number, retryAfter?: 'realistic') => ({ type: 'mock', failure_rate: 1, failure, ...(retryAfter ? { retry_after: retryAfter } : {}) });
+  return writeSectionConfig(dir, 'fast-failures', {
+    providers: {
+      immediate: failing(503),
+      realistic: failing(503, 'realistic'),
+      'immediate-overloaded': failing(529),
+      'realistic-overloaded': failing(529, 'realistic'),
+    },
+    models: {
+      'fail-immediate': { provider: 'immediate' },
+      'fail-realistic': { provider: 'realistic' },
+      'overloaded-immediate': { provider: 'immediate-overloaded' },
+      'overloaded-realistic': { provider: 'realistic-overloaded' },
+    },
+  });
 }
 
 /** Milliseconds until the call rejects (it must reject with the injected status). */
@@ -96,8 +71,7 @@ async function run(context: BenchContext): Promise<SectionResult> {
       context.log(`fast-failures: run ${r + 1}/${runs}`);
     }
     const rows = cases.map((c) => {
-      const values = samples.get(c)!;
-      return [c.name, c.mode, values.length, round(median(values), 1), round(Math.min(...values), 1), round(Math.max(...values), 1)];
+      return [c.name, c.mode, ...spread(samples.get(c)!, 1)];
     });
     const targets = cases
       .filter((c) => c.mode === 'immediate')

@@ -5,10 +5,9 @@
  * load-generator process at concurrency 1 and 10.
  */
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startProxyProcess } from './lib/servers.ts';
+import { startProxyProcess, writeSectionConfig } from './lib/servers.ts';
 import { median, round } from './lib/stats.ts';
 import type { StreamLoadOptions, StreamLoadResult } from './lib/stream-worker.ts';
 import type { BenchContext, BenchSection, SectionResult } from './lib/types.ts';
@@ -22,27 +21,10 @@ const MODEL = 'stream-500';
 const CONCURRENCY = [1, 10] as const;
 
 function writeConfig(dir: string): string {
-  const file = join(dir, 'streaming.config.yaml');
-  // gpt-4 and its debug pattern are what startProxyProcess checks the proxy with.
-  writeFileSync(
-    file,
-    `providers:
-  mock:
-    type: mock
-    latency_ms: 0
-    chunk_delay_ms: 0
-    responses:
-      gpt-4:
-        patterns:
-          debug: "Mock response: Debugged your code successfully"
-      ${MODEL}:
-        default: ${JSON.stringify(ANSWER)}
-models:
-  gpt-4: { provider: mock }
-  ${MODEL}: { provider: mock }
-`,
-  );
-  return file;
+  return writeSectionConfig(dir, 'streaming', {
+    mock: { latency_ms: 0, chunk_delay_ms: 0, responses: { [MODEL]: { default: ANSWER } } },
+    models: { [MODEL]: { provider: 'mock' } },
+  });
 }
 
 const user = [{ role: 'user', content: 'Stream me five hundred tokens' }];

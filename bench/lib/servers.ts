@@ -34,6 +34,34 @@ models:
   return file;
 }
 
+/** A section's own providers and models; `mock` adds settings and answers to the mock provider. */
+export interface SectionConfig {
+  mock?: { responses?: Record<string, unknown>; [setting: string]: unknown };
+  providers?: Record<string, unknown>;
+  models?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/**
+ * Writes a section's config beside the mock's gpt-4 `debug` pattern and route, which
+ * {@link startProxyProcess} sends to check that the proxy answers. JSON is YAML.
+ */
+export function writeSectionConfig(dir: string, section: string, config: SectionConfig): string {
+  const { mock = {}, providers = {}, models = {}, ...rest } = config;
+  const { responses = {}, ...mockSettings } = mock;
+  const full = {
+    providers: {
+      mock: { type: 'mock', ...mockSettings, responses: { 'gpt-4': { patterns: { debug: EXPECTED_CONTENT } }, ...responses } },
+      ...providers,
+    },
+    models: { 'gpt-4': { provider: 'mock' }, ...models },
+    ...rest,
+  };
+  const file = join(dir, `${section}.config.yaml`);
+  writeFileSync(file, `${JSON.stringify(full, null, 2)}\n`);
+  return file;
+}
+
 export interface RunningServer {
   readonly url: string;
   readonly child: NodeChild;

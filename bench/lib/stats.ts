@@ -24,3 +24,8 @@ export function round(value: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
+
+/** `[count, median, min, max]` of a sample, rounded to `digits` decimals: the usual columns of a bench row. */
+export function spread(values: readonly number[], digits = 2): [number, number, number, number] {
+  return [values.length, round(median(values), digits), round(Math.min(...values), digits), round(Math.max(...values), digits)];
+}
