@@ -32,6 +32,26 @@ export function mockRoutes(config: Config): Array<{ model: string; mocks: string
     .filter((entry) => entry.mocks.length > 0);
 }
 
+/** What has limits: client keys (by name, or place) and models. */
+function limitedSubjects(config: Config): string[] {
+  const set = (limits: object | undefined) => limits !== undefined && Object.keys(limits).length > 0;
+  const keys = (config.server.auth?.keys ?? []).flatMap((entry, i) =>
+    typeof entry !== 'string' && set(entry.limits) ? [entry.name !== undefined ? `key ${entry.name}` : `server.auth.keys[${i}]`] : [],
+  );
+  const models = Object.values(config.models).filter((route) => set(route.settings.limits)).map((route) => `model ${route.name}`);
+  return [...keys, ...models];
+}
+
+function countersWhere(config: Config): string {
+  if (!config.state) return "in this process's memory (one replica; set state.redis for several)";
+  try {
+    const url = new URL(config.state.redis);
+    return `in Redis at ${url.hostname}:${url.port || '6379'} (state.redis, shared by replicas)`;
+  } catch {
+    return 'in Redis (state.redis)';
+  }
+}
+
 export function checkConfig(config: Config, options: { env?: DeployEnv } = {}): ConfigCheck {
   const providers = Object.entries(config.providers);
   const mocks = providers.filter(([, p]) => p.type === 'mock');
@@ -44,6 +64,9 @@ export function checkConfig(config: Config, options: { env?: DeployEnv } = {}): 
   if (routes.every((r) => r.chain.every((t) => isMock(config, t.provider)))) summary.push('All models route to mock');
   else if (routes.every((r) => r.chain.every((t) => !isMock(config, t.provider)))) summary.push('All models route to real providers');
   else summary.push(`Routes: ${routes.map((r) => `${r.name} → ${r.chain.map((t) => t.provider).join(' → ')}`).join('; ')}`);
+
+  const limited = limitedSubjects(config);
+  if (limited.length > 0) summary.push(`Limits: ${limited.join(', ')}; counters ${countersWhere(config)}`);
 
   const warnings: ConfigFinding[] = [];
   const reachable = mockRoutes(config);
@@ -83,6 +106,17 @@ export function checkConfig(config: Config, options: { env?: DeployEnv } = {}): 
       });
     }
   }
+  // A budget counts cost: a model without a price would spend it for free.
+  (config.server.auth?.keys ?? []).forEach((entry, i) => {
+    if (typeof entry === 'string' || (entry.limits?.cents_per_day === undefined && entry.limits?.cents_per_month === undefined)) return;
+    const models = routes.filter((route) => !entry.models || entry.models.includes(route.name));
+    const free = models.filter((route) => route.chain.some((t) => config.providers[t.provider]?.type !== 'mock' && unpriced.has(t.model))).map((r) => r.name);
+    if (free.length === 0) return;
+    warnings.push({
+      path: `server.auth.keys[${i}].limits`,
+      message: `sets a budget, but model(s) ${free.join(', ')} this key may use can reach a model with no known price, whose calls count 0 cents against it. Add their prices under pricing:, or limit the key's models.`,
+    });
+  });
   for (const [name, provider] of mocks) {
     if (!provider.enabled || provider.type !== 'mock') continue;
     const latency = provider.latency_ms;

@@ -3,6 +3,7 @@
  * checks them: each mistake is one located line naming the fix.
  */
 import { describe, expect, it } from 'vitest';
+import { checkConfig } from '../../src/config/check.ts';
 import { hasLimits } from '../../src/limits/limiter.ts';
 import { configError, load, MOCK_ONLY, onlyIssue } from '../config/helpers.ts';
 
@@ -49,5 +50,24 @@ describe('limits in the config', () => {
       path: 'state.redis',
       message: 'must be a redis:// or rediss:// URL, for example redis://127.0.0.1:6379 or ${REDIS_URL}',
     });
+  });
+
+  it('validate-config says what is limited and where the counters live, and warns of a budget that unpriced models would spend for free', () => {
+    const config = load(
+      'providers:\n  mock: { type: mock }\n  openai: { type: openai, api_key: sk-test-0123456789abcdef }\n' +
+        'models:\n  gpt-4: { provider: mock, limits: { requests_per_minute: 5 } }\n  mystery: { provider: openai, model: my-finetune }\n  priced: { provider: openai, model: gpt-4o }\n' +
+        `server:\n  auth:\n    keys:\n      - { key: ${KEY}, name: team-a, limits: { cents_per_day: 500 } }\n      - { key: other-key-0123456789abcdef, models: [gpt-4, priced], limits: { cents_per_month: 500 } }\n`,
+    );
+    const check = checkConfig(config);
+    expect(check.summary).toContain("Limits: key team-a, server.auth.keys[1], model gpt-4; counters in this process's memory (one replica; set state.redis for several)");
+    expect(check.warnings.filter((w) => w.path.startsWith('server.auth'))).toEqual([
+      {
+        path: 'server.auth.keys[0].limits',
+        message: "sets a budget, but model(s) mystery this key may use can reach a model with no known price, whose calls count 0 cents against it. Add their prices under pricing:, or limit the key's models.",
+      },
+    ]);
+    const shared = checkConfig(load(`${MOCK_ONLY}models:\n  gpt-4: { provider: mock, limits: { tokens_per_minute: 5000 } }\nstate: { redis: "redis://:pw@10.0.0.5:6380" }\n`));
+    expect(shared.summary).toContain('Limits: model gpt-4; counters in Redis at 10.0.0.5:6380 (state.redis, shared by replicas)');
+    expect(checkConfig(load(`${MOCK_ONLY}models:\n  gpt-4: { provider: mock }\n`)).summary.some((line) => line.startsWith('Limits'))).toBe(false);
   });
 });
