@@ -56,7 +56,11 @@ export async function proxyCommand(args: string[]): Promise<number> {
   const cassettes = cassettesEnabled(config, overrides) ? (await import('../cassettes/setup.ts')).createCassettes(config, { overrides }) : undefined;
   // The OpenTelemetry SDK loads only when traces are configured.
   const tracing = tracingSettings(config);
-  const traces: TraceObserver | undefined = tracing ? await (await import('../telemetry/tracer.ts')).createTraceObserver({ settings: tracing, config: () => config }) : undefined;
+  // Spans read the providers' addresses from the config now serving (a reload may change them).
+  let serving: { config: typeof config } | undefined;
+  const traces: TraceObserver | undefined = tracing
+    ? await (await import('../telemetry/tracer.ts')).createTraceObserver({ settings: tracing, config: () => serving?.config ?? config })
+    : undefined;
   const proxy = await startProxy({
     config,
     log,
@@ -71,6 +75,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
     if (TokenPakError.is(error)) throw error;
     throw listenError(error, values.host ?? config.server.host, port ?? config.server.port);
   });
+  serving = proxy;
   const routes = Object.values(config.models).map((r) => `${r.name} → ${r.chain.map((t) => t.provider).join(' → ')}`);
   const reload = createReloader({
     file,

@@ -63,16 +63,17 @@ export async function createTraceObserver(options: TraceObserverOptions): Promis
     keys: () => ['traceparent', 'tracestate'],
   };
 
+  // Parsed once per provider settings object (a reload brings new ones): attempts are on the hot path.
+  const servers = new WeakMap<object, Attributes>();
   const serverOf = (name: string): Attributes => {
-    const url = baseUrlOf(options.config().providers[name], env);
-    if (!url) return {};
-    try {
-      const parsed = new URL(url);
-      const port = parsed.port ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80;
-      return { 'server.address': parsed.hostname, 'server.port': port };
-    } catch {
-      return {};
+    const provider = options.config().providers[name];
+    if (!provider) return {};
+    let attributes = servers.get(provider);
+    if (!attributes) {
+      attributes = serverAttributes(baseUrlOf(provider, env));
+      servers.set(provider, attributes);
     }
+    return attributes;
   };
 
   return {
@@ -165,6 +166,17 @@ function usageAttributes(input: number | undefined, output: number | undefined):
     ...(input !== undefined ? { 'gen_ai.usage.input_tokens': input } : {}),
     ...(output !== undefined ? { 'gen_ai.usage.output_tokens': output } : {}),
   };
+}
+
+function serverAttributes(url: string | undefined): Attributes {
+  if (!url) return {};
+  try {
+    const parsed = new URL(url);
+    const port = parsed.port ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80;
+    return { 'server.address': parsed.hostname, 'server.port': port };
+  } catch {
+    return {};
+  }
 }
 
 /** The provider's API base URL, as its HTTP client resolves it; undefined for providers that call no server. */
