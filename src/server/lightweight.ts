@@ -64,7 +64,6 @@ class LightweightRequest {
     this[PARTS] = parts;
   }
 }
-Object.setPrototypeOf(LightweightRequest.prototype, Request.prototype);
 
 function realRequest(self: LightweightRequest): Request {
   if (!self[REAL]) {
@@ -76,24 +75,48 @@ function realRequest(self: LightweightRequest): Request {
   return self[REAL];
 }
 
-delegateAll(LightweightRequest.prototype, Request.prototype, realRequest);
-for (const key of ['url', 'method', 'headers', 'signal', 'body'] as const) {
-  Object.defineProperty(LightweightRequest.prototype, key, {
+/**
+ * Links the stand-ins to the real classes, on first use: touching `Request`
+ * loads Node's bundled undici (about 60 ms at start-up), which a proxy served
+ * by the node adapter's native path never needs.
+ */
+let linked = false;
+function link(): void {
+  if (linked) return;
+  linked = true;
+  Object.setPrototypeOf(LightweightRequest.prototype, Request.prototype);
+  delegateAll(LightweightRequest.prototype, Request.prototype, realRequest);
+  linkRequestFields();
+  Object.setPrototypeOf(LightweightResponse.prototype, Response.prototype);
+  delegateAll(LightweightResponse.prototype, Response.prototype, realResponse);
+  Object.defineProperty(LightweightResponse.prototype, 'status', {
     configurable: true,
-    get(this: LightweightRequest) {
-      return this[REAL] ? this[REAL][key] : this[PARTS][key];
+    get(this: LightweightResponse) {
+      return this[PARTS].status;
     },
   });
 }
-Object.defineProperty(LightweightRequest.prototype, 'bodyUsed', {
-  configurable: true,
-  get(this: LightweightRequest) {
-    return this[REAL] ? this[REAL].bodyUsed : this[PARTS].body?.locked === true;
-  },
-});
+
+function linkRequestFields(): void {
+  for (const key of ['url', 'method', 'headers', 'signal', 'body'] as const) {
+    Object.defineProperty(LightweightRequest.prototype, key, {
+      configurable: true,
+      get(this: LightweightRequest) {
+        return this[REAL] ? this[REAL][key] : this[PARTS][key];
+      },
+    });
+  }
+  Object.defineProperty(LightweightRequest.prototype, 'bodyUsed', {
+    configurable: true,
+    get(this: LightweightRequest) {
+      return this[REAL] ? this[REAL].bodyUsed : this[PARTS].body?.locked === true;
+    },
+  });
+}
 
 /** A `Request` from the adapter's parts; undici's Request is built only if something needs more. */
 export function lightweightRequest(parts: RequestParts): Request {
+  link();
   return new LightweightRequest(parts) as unknown as Request;
 }
 
@@ -104,8 +127,6 @@ class LightweightResponse {
     this[PARTS] = parts;
   }
 }
-Object.setPrototypeOf(LightweightResponse.prototype, Response.prototype);
-
 function realResponse(self: LightweightResponse): Response {
   if (!self[REAL]) {
     const { status, headers, body } = self[PARTS];
@@ -114,16 +135,10 @@ function realResponse(self: LightweightResponse): Response {
   return self[REAL];
 }
 
-delegateAll(LightweightResponse.prototype, Response.prototype, realResponse);
-Object.defineProperty(LightweightResponse.prototype, 'status', {
-  configurable: true,
-  get(this: LightweightResponse) {
-    return this[PARTS].status;
-  },
-});
 
 /** A JSON `Response` (the body already serialized) that the node adapter can write without reading it back. */
 export function jsonResponse(status: number, body: string, headers: Record<string, string>): Response {
+  link();
   return new LightweightResponse({ status, headers: { 'content-type': 'application/json', ...headers }, body }) as unknown as Response;
 }
 
