@@ -15,13 +15,14 @@ import {
   type AnthropicStreamError,
 } from '../../formats/anthropic-messages.ts';
 import { redact } from '../../util/redact.ts';
-import { baseUrlOf, retryOf, timeoutsOf, type HttpProviderOptions } from '../http/settings.ts';
+import { baseUrlOf, upstreamSettingsOf, type HttpProviderOptions } from '../http/settings.ts';
 import { createUpstream } from '../http/upstream.ts';
 import type { CallOptions, Provider } from '../types.ts';
 
 export function createAnthropicProvider(name: string, settings: AnthropicProviderSettings, options: HttpProviderOptions = {}): Provider {
   const baseUrl = baseUrlOf(name, settings, 'ANTHROPIC_BASE_URL', ANTHROPIC_BASE_URL, options.env);
-  const secrets = settings.api_key ? [settings.api_key] : [];
+  const shared = upstreamSettingsOf(settings, options);
+  const { secrets } = shared;
   const upstream = createUpstream({
     provider: name,
     label: 'Anthropic',
@@ -32,11 +33,7 @@ export function createAnthropicProvider(name: string, settings: AnthropicProvide
       'anthropic-version': settings.anthropic_version,
       ...settings.headers,
     },
-    secrets,
-    timeouts: timeoutsOf(settings),
-    retry: retryOf(settings),
-    maxResponseBytes: settings.max_response_bytes,
-    ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+    ...shared,
     errorMessage: anthropicErrorMessage,
   });
   const who = `Anthropic provider "${name}"`;

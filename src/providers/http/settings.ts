@@ -6,7 +6,7 @@ import type { Dispatcher } from 'undici';
 import { TokenPakError } from '../../errors.ts';
 import type { AnthropicProviderSettings, OpenAIProviderSettings } from '../../config/schema.ts';
 import type { RetryPolicy } from './retry.ts';
-import type { UpstreamTimeouts } from './upstream.ts';
+import type { UpstreamOptions, UpstreamTimeouts } from './upstream.ts';
 
 /** Options of `createOpenAIProvider` and `createAnthropicProvider` beyond the config settings. */
 export interface HttpProviderOptions {
@@ -21,7 +21,7 @@ export interface HttpProviderOptions {
 
 type HttpSettings = OpenAIProviderSettings | AnthropicProviderSettings;
 
-export function timeoutsOf(settings: HttpSettings): UpstreamTimeouts {
+function timeoutsOf(settings: HttpSettings): UpstreamTimeouts {
   return {
     connectMs: settings.connect_timeout_ms,
     firstByteMs: settings.first_byte_timeout_ms,
@@ -30,8 +30,26 @@ export function timeoutsOf(settings: HttpSettings): UpstreamTimeouts {
   };
 }
 
-export function retryOf(settings: HttpSettings): RetryPolicy {
+function retryOf(settings: HttpSettings): RetryPolicy {
   return { maxRetries: settings.max_retries, baseMs: settings.retry_base_ms, maxMs: settings.retry_max_ms };
+}
+
+/**
+ * The upstream client's options that every HTTP provider takes from its settings alike: the API
+ * key as a secret to keep out of messages, timeouts, retries, the answer size limit and an
+ * injected dispatcher. Each provider adds its label, base URL, headers and error reader.
+ */
+export function upstreamSettingsOf(
+  settings: HttpSettings,
+  options: HttpProviderOptions,
+): Pick<UpstreamOptions, 'secrets' | 'timeouts' | 'retry' | 'maxResponseBytes' | 'dispatcher'> {
+  return {
+    secrets: settings.api_key ? [settings.api_key] : [],
+    timeouts: timeoutsOf(settings),
+    retry: retryOf(settings),
+    maxResponseBytes: settings.max_response_bytes,
+    ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+  };
 }
 
 /** `base_url`, else the SDKs' environment variable, else the public API. */

@@ -11,13 +11,14 @@ import { fromOpenAIResponse, OPENAI_BASE_URL, openaiErrorMessage, OpenAIStreamDe
 import { fromOpenAIEmbeddings } from '../../formats/openai-embeddings.ts';
 import { toResponsesInputTokensRequest } from '../../formats/openai-responses.ts';
 import { redact } from '../../util/redact.ts';
-import { baseUrlOf, retryOf, timeoutsOf, type HttpProviderOptions } from '../http/settings.ts';
+import { baseUrlOf, upstreamSettingsOf, type HttpProviderOptions } from '../http/settings.ts';
 import { createUpstream } from '../http/upstream.ts';
 import type { CallOptions, Provider } from '../types.ts';
 
 export function createOpenAIProvider(name: string, settings: OpenAIProviderSettings, options: HttpProviderOptions = {}): Provider {
   const baseUrl = baseUrlOf(name, settings, 'OPENAI_BASE_URL', OPENAI_BASE_URL, options.env);
-  const secrets = settings.api_key ? [settings.api_key] : [];
+  const shared = upstreamSettingsOf(settings, options);
+  const { secrets } = shared;
   const upstream = createUpstream({
     provider: name,
     label: 'OpenAI',
@@ -28,11 +29,7 @@ export function createOpenAIProvider(name: string, settings: OpenAIProviderSetti
       ...(settings.project ? { 'openai-project': settings.project } : {}),
       ...settings.headers,
     },
-    secrets,
-    timeouts: timeoutsOf(settings),
-    retry: retryOf(settings),
-    maxResponseBytes: settings.max_response_bytes,
-    ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+    ...shared,
     errorMessage: openaiErrorMessage,
   });
   const who = `OpenAI provider "${name}"`;
