@@ -432,7 +432,6 @@ function restartOnly(before: Config, after: Config, options: ProxyOptions): stri
   if (!same(before.logs, after.logs)) changed.push('logs');
   if (!same(before.metrics, after.metrics)) changed.push('metrics');
   if (!same(before.cassettes, after.cassettes)) changed.push('cassettes');
-  if (!same(before.state, after.state)) changed.push('state');
   if (!same(before.telemetry, after.telemetry)) changed.push('telemetry');
   if (!same(before.state, after.state)) changed.push('state');
   return changed;
