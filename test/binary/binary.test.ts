@@ -2,13 +2,16 @@
  * The single-file binary (`npm run build:binary`): copied alone into an empty
  * directory and run with a PATH where no `node` is, it does the recipe's steps
  * 1 to 3, reads its call log (`logs`, `stats`), and loads what the npm package
- * loads lazily (the tokenizer, Ajv, undici for a real provider, pg). The binary is
+ * loads lazily (the tokenizer, Ajv, undici for a real provider, pg, prom-client,
+ * the OpenTelemetry SDK). The binary is
  * built once per source state and kept in the temp directory under a hash of
  * its inputs.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -169,6 +172,38 @@ models:
     expect(shaped.status).toBe(200);
     expect(Object.keys(JSON.parse(shaped.body.choices[0].message.content))).toEqual(['a']);
     proxy.child.kill('SIGTERM');
+  });
+
+  it('serves metrics and sends traces with the bundled prom-client and OpenTelemetry SDK', async () => {
+    const exports: string[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        exports.push(`${req.url} ${body}`);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((ready) => receiver.listen(0, '127.0.0.1', ready));
+    try {
+      const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/traces`;
+      writeFileSync(join(work, 'observed.yaml'), `${readFileSync(join(root, 'examples/recipe/config.yaml'), 'utf8')}\nmetrics: {}\ntelemetry:\n  endpoint: ${endpoint}\n`);
+      const proxy = startProxy(['--config', 'observed.yaml', '--port', '0']);
+      const url = await proxy.listening;
+      const answer = await post(`${url}/v1/messages`, { model: 'gpt-4', messages: [{ role: 'user', content: 'Debug my code' }] });
+      expect(answer.status).toBe(200);
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toMatch(/^tokenpak_requests_total\{[^}]*model="gpt-4"[^}]*\} 1$/m);
+      proxy.child.kill('SIGTERM');
+      await new Promise((done) => proxy.child.once('exit', done));
+      // The stop sends the spans still held: the call's and its attempt's.
+      expect(exports).toHaveLength(1);
+      expect(exports[0]).toMatch(/^\/v1\/traces /);
+      expect(exports[0]).toContain(`"name":"chat gpt-4"`);
+      expect(exports[0]).toContain(answer.body.id);
+    } finally {
+      receiver.close();
+    }
   });
 
   it('carries pg (installed at build time) for a PostgreSQL call log', async () => {
