@@ -33,10 +33,20 @@ export interface RunResult {
   stderr: string;
 }
 
+/** Where and how {@link run} starts the CLI: by default in {@link work}, with this test's Node. */
+export interface RunOptions {
+  cwd?: string;
+  /** The `node` binary to run the bin with. */
+  node?: string;
+  /** Node flags before the bin (`--import …`). */
+  nodeArgs?: string[];
+}
+
 /** Runs `tokenpak ...args` to completion. */
-export function run(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+export function run(args: string[], env: Record<string, string> = {}, options: RunOptions = {}): Promise<RunResult> {
+  const { cwd = work, node = process.execPath, nodeArgs = [] } = options;
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: work, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(node, [...nodeArgs, bin, ...args], { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));

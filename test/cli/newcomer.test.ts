@@ -2,25 +2,12 @@
  * The first hour with the built CLI: the Node version check, help pages with
  * examples, flag mistakes in plain words, and config warnings at proxy start.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commandHelp } from '../../src/cli/help.ts';
-import { bin, cleanEnv, recipeDir, run, startProxyProcess, work } from './helpers.ts';
-
-/** Runs the bin with another `node` binary (or extra node flags) and collects its output. */
-function runWith(node: string, nodeArgs: string[], args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(node, [...nodeArgs, bin, ...args], { cwd: work, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolveRun({ code, stdout, stderr }));
-  });
-}
+import { recipeDir, run, startProxyProcess } from './helpers.ts';
 
 const SYSTEM_NODE = '/usr/bin/node';
 const systemNodeVersion = existsSync(SYSTEM_NODE) ? execFileSync(SYSTEM_NODE, ['--version'], { encoding: 'utf8' }).trim() : undefined;
@@ -28,7 +15,7 @@ const systemNodeIsOld = systemNodeVersion !== undefined && /^v(?:1\d|20|21|22\.(
 
 describe('the Node version check', () => {
   it.runIf(systemNodeIsOld)(`on the machine's old Node (${systemNodeVersion}) the CLI says which Node it needs`, async () => {
-    const result = await runWith(SYSTEM_NODE, [], ['--version']);
+    const result = await run(['--version'], {}, { node: SYSTEM_NODE });
     expect(result).toEqual({ code: 1, stdout: '', stderr: expect.stringContaining(`TokenPak needs Node >= 22.19 (this is ${systemNodeVersion}).`) });
     expect(result.stderr).not.toMatch(/SyntaxError|does not provide an export/);
   });
@@ -36,7 +23,7 @@ describe('the Node version check', () => {
   it('on a Node that reports an older version the CLI stops before loading anything', async () => {
     // A preloaded module makes this Node report 22.18.0; the bin must check before its imports.
     const fake = `data:text/javascript,Object.defineProperty(process.versions,"node",{value:"22.18.0"})`;
-    const result = await runWith(process.execPath, ['--import', fake], ['proxy', '--config', join(recipeDir, 'config.yaml')]);
+    const result = await run(['proxy', '--config', join(recipeDir, 'config.yaml')], {}, { nodeArgs: ['--import', fake] });
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr.trim()).toBe(

@@ -6,12 +6,11 @@
  * what the README shows. Commands that start a proxy or need a log are run by
  * test/recipe/recipe.test.ts; this file does not start servers.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commandHelp, isCommandName } from '../../src/cli/help.ts';
-import { bin, cleanEnv, root } from './helpers.ts';
+import { root, run } from './helpers.ts';
 
 interface ShellCommand {
   /** The README line the command starts on. */
@@ -71,18 +70,6 @@ const commands = readmeCommands();
 const tokenpakCommands = commands.filter((c) => c.words[0] === 'tokenpak' || (c.words[0] === 'npx' && c.words[1] === 'tokenpak'));
 const where = (c: ShellCommand) => `README.md:${c.line}: ${c.words.join(' ')}`;
 
-function runFromRoot(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolveRun({ code, stdout, stderr }));
-  });
-}
-
 describe("the README's shell commands", () => {
   it('are found: the quick start, the recipe steps and the log examples', () => {
     const texts = tokenpakCommands.map((c) => c.words.join(' '));
@@ -126,7 +113,7 @@ describe("the README's shell commands", () => {
     expect(validations.length).toBeGreaterThanOrEqual(2);
     const results = await Promise.all(
       validations.map(async (command) => {
-        const result = await runFromRoot(command.words.slice(2), command.env);
+        const result = await run(command.words.slice(2), command.env, { cwd: root });
         return { command: where(command), code: result.code, stderr: result.stderr, ...(command.shownOutput === undefined ? {} : { stdout: result.stdout }) };
       }),
     );
