@@ -25,6 +25,7 @@ export interface MetricsOptions {
 export interface Metrics {
   /** Register with the proxy (`startProxy({ observers })`). */
   readonly observer: CallObserver;
+  /** The metrics; read them with {@link Metrics.render}, which first adds the calls not yet counted. */
   readonly registry: Registry;
   /** The text exposition and its content type. */
   render(): Promise<{ contentType: string; body: string }>;
@@ -34,6 +35,23 @@ export interface Metrics {
 const CALL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 // TokenPak's own time is meant to be well under a millisecond.
 const OVERHEAD_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
+
+/** What a call leaves for the metrics until they are next brought up to date. */
+interface CallSummary {
+  model: string;
+  provider: string;
+  outcome: 'ok' | 'error';
+  stream: 'true' | 'false';
+  inputTokens: number;
+  outputTokens: number;
+  latencyMs: number;
+  ttftMs: number | undefined;
+  overheadMs: number | undefined;
+  tries: readonly AttemptRecord[];
+}
+
+/** Calls summarised before they are added to the metrics without waiting for a scrape. */
+const FLUSH_AT = 1_024;
 
 export function createMetrics(options: MetricsOptions): Metrics {
   const registry = new Registry();
@@ -123,7 +141,11 @@ export function createMetrics(options: MetricsOptions): Metrics {
     },
   });
 
-  // prom-client hashes the label object on every inc(); a child per label set, found by one string, is cheaper.
+  // prom-client hashes a label set on every inc() and observe(), a few hundred nanoseconds each, and
+  // a call touches seven series. So a call only leaves a small summary here; the summaries go into
+  // prom-client at the next scrape, or off the request path once enough have piled up.
+  const pending: CallSummary[] = [];
+  let flushing = false;
   const children = new Map<string, unknown>();
   const childOf = <C>(metric: { labels(...values: string[]): C }, name: string, values: string[]): C => {
     const key = `${name}\u0000${values.join('\u0000')}`;
@@ -134,38 +156,65 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const count = (metric: Counter<string>, ...values: string[]) => childOf(metric, (metric as unknown as { name: string }).name, values);
   const time = (metric: Histogram<string>, ...values: string[]) => childOf(metric, (metric as unknown as { name: string }).name, values);
 
-  const watch = (model: string): CallWatch => {
+  const record = ({ model, provider, outcome, stream, inputTokens: input, outputTokens: output, latencyMs, ttftMs, overheadMs, tries }: CallSummary) => {
     let last: string | undefined;
-    return {
-      onAttemptEnd(attempt: AttemptRecord, index: number) {
-        count(attempts, model, attempt.provider, attempt.outcome).inc();
-        if (attempt.costCents) count(cost, model, attempt.provider).inc(attempt.costCents);
-        // The first try at a provider other than the one before: the route fell back.
-        if (index > 0 && last !== attempt.provider) count(fallbacks, model, attempt.provider).inc();
-        last = attempt.provider;
-      },
+    tries.forEach((attempt, index) => {
+      count(attempts, model, attempt.provider, attempt.outcome).inc();
+      if (attempt.costCents) count(cost, model, attempt.provider).inc(attempt.costCents);
+      // The first try at a provider other than the one before: the route fell back.
+      if (index > 0 && last !== attempt.provider) count(fallbacks, model, attempt.provider).inc();
+      last = attempt.provider;
+    });
+    count(requests, model, provider, outcome).inc();
+    if (input) count(inputTokens, model, provider).inc(input);
+    if (output) count(outputTokens, model, provider).inc(output);
+    time(duration, model, stream).observe(latencyMs / 1000);
+    if (ttftMs !== undefined) time(ttft, model).observe(ttftMs / 1000);
+    if (overheadMs !== undefined) time(overhead, stream).observe(overheadMs / 1000);
+  };
+  const flush = () => {
+    flushing = false;
+    for (const summary of pending.splice(0)) record(summary);
+  };
+
+  // One watch per model label, shared by its calls: watching a call allocates nothing.
+  const watches = new Map<string, CallWatch>();
+  const watchOf = (model: string): CallWatch => {
+    let watch = watches.get(model);
+    if (watch) return watch;
+    watch = {
       onCallEnd(call: CallRecord, timings: CallTimings) {
-        const provider = call.provider ?? NO_PROVIDER;
-        count(requests, model, provider, call.outcome).inc();
-        if (call.outcome === 'ok') {
-          if (call.inputTokens) count(inputTokens, model, provider).inc(call.inputTokens);
-          if (call.outputTokens) count(outputTokens, model, provider).inc(call.outputTokens);
+        const ok = call.outcome === 'ok';
+        pending.push({
+          model,
+          provider: call.provider ?? NO_PROVIDER,
+          outcome: call.outcome,
+          stream: call.stream ? 'true' : 'false',
+          inputTokens: ok ? call.inputTokens : 0,
+          outputTokens: ok ? call.outputTokens : 0,
+          latencyMs: timings.latencyMs,
+          ttftMs: timings.ttftMs,
+          // A refused call never reached a provider: its time says nothing about TokenPak's overhead on a call.
+          overheadMs: call.attempts.length > 0 ? Math.max(0, timings.latencyMs - timings.upstreamMs) : undefined,
+          tries: call.attempts,
+        });
+        if (pending.length >= FLUSH_AT && !flushing) {
+          flushing = true;
+          setImmediate(flush);
         }
-        const stream = call.stream ? 'true' : 'false';
-        time(duration, model, stream).observe(timings.latencyMs / 1000);
-        if (timings.ttftMs !== undefined) time(ttft, model).observe(timings.ttftMs / 1000);
-        // A refused call never reached a provider: its time says nothing about TokenPak's overhead on a call.
-        if (call.attempts.length > 0) time(overhead, stream).observe(Math.max(0, timings.latencyMs - timings.upstreamMs) / 1000);
       },
     };
+    watches.set(model, watch);
+    return watch;
   };
 
   return {
     registry,
     observer: {
-      onCallStart: (call: ObservedCall) => watch(call.route ?? UNKNOWN_MODEL),
+      onCallStart: (call: ObservedCall) => watchOf(call.route ?? UNKNOWN_MODEL),
     },
     async render() {
+      flush();
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
   };

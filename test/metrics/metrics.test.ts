@@ -7,6 +7,8 @@
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig, startProxy, type MockProvider, type TokenPakProxy } from 'tokenpak';
+import { createMetrics } from '../../src/metrics/metrics.ts';
+import type { AttemptRecord, CallRecord } from '../../src/logs/types.ts';
 import { createFakeOpenAI, FAKE_OPENAI_KEY, replies, type FakeUpstream } from '../support/fake-upstream.ts';
 
 const CLIENT_KEY = 'metrics-test-client-key-0123456789';
@@ -183,5 +185,33 @@ describe('metrics across a config reload', () => {
     const m = await scrape(`${proxy.url}/metrics`);
     expect(m.get('tokenpak_requests_total{model="gpt-4",outcome="ok",provider="primary"}')).toBe(2);
     expect(m.get('tokenpak_requests_total{model="gpt-5",outcome="ok",provider="backup"}')).toBe(1);
+  });
+});
+
+describe('the metrics observer on its own', () => {
+  const attempt: AttemptRecord = { provider: 'p', providerType: 'mock', model: 'm', outcome: 'ok', status: 200, latencyMs: 1, inputTokens: 2, outputTokens: 3, costCents: 0.5 };
+  const call = (i: number): CallRecord => ({ id: `r${i}`, startedAt: 0, clientFormat: 'openai-chat', model: 'gpt-4', provider: 'p', upstreamModel: 'm', outcome: 'ok', status: 200, latencyMs: 4, inputTokens: 2, outputTokens: 3, costCents: 0.5, stream: false, attempts: [attempt] });
+  const watchOne = (metrics: ReturnType<typeof createMetrics>, i: number) => {
+    const watch = metrics.observer.onCallStart({ requestId: `r${i}`, startedAt: 0, started: 0, clientFormat: 'openai-chat', model: 'gpt-4', route: 'gpt-4', stream: false, headers: undefined, client: undefined })!;
+    watch.onCallEnd!(call(i), { latencyMs: 4, ttftMs: undefined, upstreamMs: 1 }, { model: 'm', stopReason: 'stop' });
+  };
+
+  it('counts every call at a scrape, also those past the batch that is added between requests', async () => {
+    const metrics = createMetrics({ providers: () => [] });
+    for (let i = 0; i < 1_500; i++) watchOne(metrics, i);
+    // From 1,024 waiting calls on, they are added off the request path, without waiting for a scrape.
+    await new Promise((resolve) => setImmediate(resolve));
+    const between = samples(await metrics.registry.metrics());
+    expect(between.get('tokenpak_requests_total{model="gpt-4",outcome="ok",provider="p"}')).toBe(1_500);
+    for (let i = 0; i < 10; i++) watchOne(metrics, i);
+    const m = samples((await metrics.render()).body);
+    // The 10 after it, fewer than a batch, are added at the scrape.
+    expect(m.get('tokenpak_requests_total{model="gpt-4",outcome="ok",provider="p"}')).toBe(1_510);
+    expect(m.get('tokenpak_input_tokens_total{model="gpt-4",provider="p"}')).toBe(3_020);
+    expect(m.get('tokenpak_cost_cents_total{model="gpt-4",provider="p"}')).toBe(755);
+    expect(m.get('tokenpak_overhead_seconds_count{stream="false"}')).toBe(1_510);
+    // 3 ms of overhead each: all in the 0.005 s bucket, none in the 0.0025 s one.
+    expect(m.get('tokenpak_overhead_seconds_bucket{le="0.0025",stream="false"}')).toBe(0);
+    expect(m.get('tokenpak_overhead_seconds_bucket{le="0.005",stream="false"}')).toBe(1_510);
   });
 });
