@@ -61,6 +61,11 @@ export interface CassetteSet {
   setWire(requestId: string, wire: WireReplay): void;
   /** The bytes replayed for a request (once). */
   takeWire(requestId: string): WireReplay | undefined;
+  /**
+   * Starts a scenario afresh: its recordings are read again (in `record`, it
+   * starts empty), and repeated requests take them from the first again.
+   */
+  restart(name: string): void;
   /** Scenarios used this run, with the indexes of their exchanges that answered. */
   usage(): Promise<Map<string, { used: number[]; total: number }>>;
   /** Writes what is pending. */
@@ -172,6 +177,10 @@ export function createCassetteSet(options: CassetteSetOptions): CassetteSet {
       const key = keyOf(interaction);
       state.turns.set(key, state.byKey.get(key)!.length);
       await save(name, state);
+    },
+
+    restart(name) {
+      loaded.delete(name);
     },
 
     setWire(requestId, wire) {

@@ -146,6 +146,8 @@ export async function startRunServer(runOptions: RunServerOptions = {}): Promise
   const onInternalError = (error: unknown) => console.error('[tokenpak] internal error:', error);
   const simulator = createSimulator(onInternalError);
   const runCassettes = createRunCassettes();
+  let cassettesClosed: Promise<string[]> | undefined;
+  const closeCassettes = () => (cassettesClosed ??= runCassettes.close());
   const loaders = new Map<string, ConfigLoader>();
   const channels = new Map<string, Channel>();
   const scopes = new Map<string, ScopeEntry>();
@@ -231,6 +233,9 @@ export async function startRunServer(runOptions: RunServerOptions = {}): Promise
         );
       }
       file.cassetteOwners.set(name, test.test);
+      // A test's own cassette starts afresh with each run of it (a retry, a rerun in watch mode): its
+      // requests take the recordings from the first again, and a recording replaces the last one's.
+      for (const set of cassettes.sets) set.restart(name);
     }
     return cassettes;
   };
@@ -322,16 +327,21 @@ export async function startRunServer(runOptions: RunServerOptions = {}): Promise
         new TokenPakError('route_not_found', `This is the Vitest run's TokenPak: requests go to a test's URL (tokenpak.url) or to OPENAI_BASE_URL / ANTHROPIC_BASE_URL / TOKENPAK_URL as set in the test's process, not to ${target.pathname}.`, { status: 404 }),
       );
     }
+    const tag = request.headers.get(REQUEST_HEADER);
+    const requester = tag ? channels.get(tag.slice(0, tag.indexOf(':'))) : undefined;
+    // Refused before any scope saw it: no call will come, so the worker need not wait for one.
+    const refused = (response: Response) => {
+      requester?.send({ ev: 'done', req: tag });
+      return response;
+    };
     try {
       entry = scopeById(id);
     } catch (error) {
-      return errorResponse(toTokenPakError(error));
+      return refused(errorResponse(toTokenPakError(error)));
     }
-    if (!entry) return unknownScope(id);
+    if (!entry) return refused(unknownScope(id));
     const response = await entry.scope.fetch(forwarded);
 
-    const tag = request.headers.get(REQUEST_HEADER);
-    const requester = tag ? channels.get(tag.slice(0, tag.indexOf(':'))) : undefined;
     if (!requester) {
       // A client that does not go through the worker's fetch (answerInProcess: false, node:http clients): its
       // calls go over the channel before its answer, so that they are there when the client has it (as near as two sockets allow).
@@ -576,9 +586,11 @@ export async function startRunServer(runOptions: RunServerOptions = {}): Promise
     url,
     controlPort,
     token,
-    closeCassettes: () => runCassettes.close(),
+    closeCassettes,
     async close() {
       for (const id of [...scopes.keys()]) dispose(id);
+      // A file's own TokenPak (no global setup) ends here: what it recorded is written before it goes.
+      await closeCassettes();
       await Promise.all([
         new Promise<void>((resolve) => {
           http.close(() => resolve());

@@ -57,12 +57,13 @@ describe('record once (TOKENPAK_RECORD=1), replay with the API stopped', () => {
   it('records every test against the API, one cassette per test, named after the file and the test', () => {
     const { 'same title!': collided, ...others } = statuses(recorded);
     expect(collided).toBe('failed');
-    expect(Object.values(others)).toEqual(Array(10).fill('passed'));
-    // Ten tests, one call each, and the two direct requests above.
-    expect(fake.requests.filter((r) => r.path.endsWith('/chat/completions'))).toHaveLength(12);
+    expect(Object.values(others)).toEqual(Array(11).fill('passed'));
+    // Twelve tests, one call each (two for the retried one, none for the one refused), and the two direct requests above.
+    expect(fake.requests.filter((r) => r.path.endsWith('/chat/completions'))).toHaveLength(14);
     expect(cassetteFiles()).toEqual([
       'chat.spec/a-changed-prompt.cassette.yaml',
       'chat.spec/a-removed-test.cassette.yaml',
+      'chat.spec/a-retried-test.cassette.yaml',
       'chat.spec/answers-a-question.cassette.yaml',
       'chat.spec/concurrent-one.cassette.yaml',
       'chat.spec/concurrent-two.cassette.yaml',
@@ -82,6 +83,12 @@ describe('record once (TOKENPAK_RECORD=1), replay with the API stopped', () => {
     expect(message).toContain('Two tests of this file get the same cassette name "collide.spec/same-title"');
     expect(message).toContain("useTokenPak({ cassette: 'a name' })");
     expect(readFileSync(join(cassettes(), 'collide.spec/same-title.cassette.yaml'), 'utf8')).not.toContain('collide two');
+  });
+
+  it('starts a retried test\'s cassette afresh: it holds the last attempt\'s exchange only', () => {
+    const text = readFileSync(join(cassettes(), 'chat.spec/a-retried-test.cassette.yaml'), 'utf8');
+    expect(text.match(/^ {2}- provider: openai$/gm)).toHaveLength(1);
+    expect(replayed.byTitle('a retried test').status).toBe('passed');
   });
 
   it('keeps concurrent tests apart: each cassette holds its own test\'s exchange only', () => {
@@ -143,7 +150,7 @@ describe('vitest -u', () => {
       const before = readFileSync(join(cassettes(), 'chat.spec/answers-a-question.cassette.yaml'), 'utf8');
       const run = await runVitest(project.dir, ['-u'], { timeoutMs: 90_000, env: { FAKE_OPENAI_URL: again.baseUrl, OPENAI_API_KEY: FAKE_OPENAI_KEY } });
       expect(run.tests.filter((t) => t.status !== 'passed').map((t) => t.title)).toEqual(['same title!']);
-      expect(again.requests.filter((r) => r.path.endsWith('/chat/completions'))).toHaveLength(10);
+      expect(again.requests.filter((r) => r.path.endsWith('/chat/completions'))).toHaveLength(12);
       const after = readFileSync(join(cassettes(), 'chat.spec/answers-a-question.cassette.yaml'), 'utf8');
       expect(after).toContain(`origin: ${new URL(again.baseUrl).origin}`);
       expect(before).not.toContain(`origin: ${new URL(again.baseUrl).origin}`);
