@@ -93,8 +93,10 @@ describe('did-you-mean stays cheap', () => {
     });
   }
 
-  it('a 300 KB unknown model name is a 404 at once', async () => {
-    const { proxy } = await proxyFor(CONFIG);
+  it('a 300 KB unknown model name is a 404 at once, among 100 configured models', async () => {
+    // Every configured model is a did-you-mean candidate: unbounded, 100 of them cost seconds.
+    const models = Array.from({ length: 100 }, (_, i) => `  model-${i}: {provider: mock}\n`).join('');
+    const { proxy } = await proxyFor(`${CONFIG}${models}`);
     const result = await probe(proxy.url, { body: JSON.stringify({ model: 'g'.repeat(300_000), messages: hello }) });
     expectClientError(result.response, 404, /is not configured/);
     expectResponsive(result);
