@@ -55,9 +55,10 @@ export interface Config {
   metrics: { enabled: boolean; port?: number; host: string };
   /**
    * Values never shown in any answer, log row or output: every value a
-   * `${VAR}` put into a provider, `server.auth` or `logs.url`; providers'
-   * `api_key`s; header values whose name speaks of a credential
-   * (`api-key`, `authorization`, `x-goog-api-key`, …); client keys.
+   * `${VAR}` put into a provider, `server.auth`, `logs.url`, `state` or
+   * `telemetry`; providers' `api_key`s; header values (providers' and
+   * `telemetry.headers`) whose name speaks of a credential (`api-key`,
+   * `authorization`, `x-goog-api-key`, …); client keys; the Redis password.
    * Longest first.
    */
   secrets: readonly string[];
@@ -170,7 +171,7 @@ const CREDENTIAL_HEADER = /auth|key|token|secret|passw|cookie|signature|credenti
 function secretsOf(config: ParsedConfig, fromEnv: ConfigSource['fromEnv']): string[] {
   const found = new Set<string>();
   for (const { path, value } of fromEnv) {
-    if (path[0] === 'providers' || (path[0] === 'server' && path[1] === 'auth') || (path[0] === 'logs' && path[1] === 'url') || path[0] === 'state') found.add(value);
+    if (path[0] === 'providers' || (path[0] === 'server' && path[1] === 'auth') || (path[0] === 'logs' && path[1] === 'url') || path[0] === 'state' || path[0] === 'telemetry') found.add(value);
   }
   const redisPassword = config.state ? passwordOf(config.state.redis) : undefined;
   if (redisPassword) found.add(redisPassword);
@@ -179,6 +180,8 @@ function secretsOf(config: ParsedConfig, fromEnv: ConfigSource['fromEnv']): stri
     for (const [name, value] of Object.entries(provider.headers ?? {})) if (CREDENTIAL_HEADER.test(name)) found.add(value);
   }
   for (const key of config.server.auth?.keys ?? []) found.add(typeof key === 'string' ? key : key.key);
+  // A tracing backend's API key, written literally.
+  for (const [name, value] of Object.entries(config.telemetry?.headers ?? {})) if (CREDENTIAL_HEADER.test(name)) found.add(value);
   // Longest first, so that a secret containing another is redacted whole.
   return [...found].filter((value) => value.trim() !== '').sort((a, b) => b.length - a.length);
 }

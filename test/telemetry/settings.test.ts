@@ -37,3 +37,14 @@ describe('tracingSettings', () => {
     expect(() => parseConfig(`${base}telemetry:\n  endpont: http://c\n`)).toThrow(/endpont.*did you mean "endpoint"/is);
   });
 });
+
+describe('telemetry secrets', () => {
+  it('counts a ${VAR} in telemetry and a credential header written literally among the secrets redacted everywhere', () => {
+    const config = parseConfig(`${base}telemetry:\n  endpoint: \${TRACES_URL}\n  headers: { x-api-key: literal-trace-key-123, x-team: visible }\n`, {
+      env: { TRACES_URL: 'https://user:pw@traces.example/v1/traces' },
+    });
+    expect(config.secrets).toContain('https://user:pw@traces.example/v1/traces');
+    expect(config.secrets).toContain('literal-trace-key-123');
+    expect(config.secrets).not.toContain('visible');
+  });
+});
