@@ -18,6 +18,7 @@ import { promisify } from 'node:util';
 import { encode } from 'gpt-tokenizer/encoding/cl100k_base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeOpenAI, FAKE_OPENAI_KEY, fixtureJson, type FakeUpstream } from '../support/fake-upstream.ts';
+import { watchProxy } from '../support/proxy-process.ts';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
@@ -58,25 +59,7 @@ let openai: FakeUpstream | undefined;
 function startProxy(args: string[], extraEnv: Record<string, string> = {}) {
   const child = spawn(binary, ['proxy', ...args], { cwd: work, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
-  let output = '';
-  const listening = new Promise<string>((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error(`the binary's proxy did not start within 15 s:\n${output}`)), 15_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
-      if (url) {
-        clearTimeout(timer);
-        ready(url);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      fail(new Error(`the binary's proxy exited with ${code} before listening:\n${output}`));
-    });
-  });
-  return { child, listening };
+  return { child, listening: watchProxy(child, { name: "the binary's proxy", timeoutMs: 15_000 }).listening };
 }
 
 async function post(url: string, body: object) {

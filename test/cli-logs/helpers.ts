@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
+import { watchProxy } from '../support/proxy-process.ts';
 
 export const root = resolve(import.meta.dirname, '../..');
 export const bin = join(root, 'bin/tokenpak.js');
@@ -58,25 +59,9 @@ export interface RunningProxy {
 export function startProxy(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<RunningProxy> {
   const child = spawn(process.execPath, [bin, 'proxy', ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
-  let output = '';
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  return new Promise((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error(`proxy did not start within 10 s:\n${output}`)), 10_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match && output.includes('call log:')) {
-        clearTimeout(timer);
-        ready({ child, url: match[1]!, exited, output: () => output });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      fail(new Error(`proxy exited with ${code} before listening:\n${output}`));
-    });
-  });
+  // Started once it also says where it logs: the store is open.
+  const { listening, exited, output } = watchProxy(child, { until: 'call log:' });
+  return listening.then((url) => ({ child, url, exited, output }));
 }
 
 /** POST /v1/messages in TokenPak's format; resolves with the status and body. */

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll } from 'vitest';
+import { watchProxy } from '../support/proxy-process.ts';
 
 export const root = resolve(import.meta.dirname, '../..');
 /** The built CLI, as `npx tokenpak` runs it (test/global-setup.ts builds dist/ first). */
@@ -76,28 +77,8 @@ export interface ProxyProcess {
 export function startProxyProcess(args: string[], env: Record<string, string> = {}): ProxyProcess {
   const child = spawn(process.execPath, [bin, 'proxy', ...args], { cwd: work, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
-  let stdout = '';
-  let stderr = '';
-  const exited = new Promise<number | null>((done) => child.once('close', (code) => done(code)));
-  const listening = new Promise<string>((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error(`proxy did not start within 10 s:\n${stdout}\n${stderr}`)), 10_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk;
-      const match = /listening on (http:\/\/\S+)/.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        ready(match[1]!);
-      }
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      fail(new Error(`proxy exited with ${code} before listening:\n${stdout}\n${stderr}`));
-    });
-  });
-  // A proxy expected to fail never listens; keep that from being an unhandled rejection.
-  listening.catch(() => {});
-  return { child, listening, exited, stdout: () => stdout, stderr: () => stderr };
+  const { listening, exited, stdout, stderr } = watchProxy(child);
+  return { child, listening, exited, stdout, stderr };
 }
 
 /** A port that is free right now on 127.0.0.1. */

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeAnthropic, createFakeOpenAI, FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, fixtureJson, type FakeUpstream } from '../support/fake-upstream.ts';
+import { watchProxy } from '../support/proxy-process.ts';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
@@ -31,27 +32,7 @@ const baseEnv = (): NodeJS.ProcessEnv => {
 function proxy(args: string[], env: NodeJS.ProcessEnv = {}) {
   const child = spawn(process.execPath, [bin, 'proxy', '--port', '0', ...args], { cwd: work, env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
-  let output = '';
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  const listening = new Promise<string>((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error(`no answer within 10 s:\n${output}`)), 10_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
-      if (url) {
-        clearTimeout(timer);
-        ready(url);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      fail(Object.assign(new Error(`exited with ${code}`), { code, output }));
-    });
-  });
-  listening.catch(() => {});
-  return { child, listening, exited, output: () => output };
+  return { child, ...watchProxy(child) };
 }
 
 beforeAll(() => {
