@@ -3,29 +3,22 @@
  * answers and a plain `tool_call` pattern: a generateText tool loop ended by
  * stopWhen, generateObject and streamObject, and embed / embedMany.
  */
-import { createAnthropic } from '@ai-sdk/anthropic';
-import { createOpenAI } from '@ai-sdk/openai';
-import { embed, embedMany, generateObject, generateText, stepCountIs, streamObject, tool, type LanguageModel } from 'ai';
+import { embed, embedMany, generateObject, generateText, stepCountIs, streamObject, tool } from 'ai';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { z } from 'zod';
 import { CLAUDE_DEFAULT, EMBEDDING_MODEL, GPT4_DEFAULT, startCannedProxy, WEATHER_ARGS, type SdkProxy } from './helpers.ts';
+import { aiSdkClients, type AiSdkClients } from './vercel-ai-models.ts';
 
 // The AI SDK warns that it does not know these model ids; the warnings say nothing about TokenPak.
 (globalThis as { AI_SDK_LOG_WARNINGS?: boolean }).AI_SDK_LOG_WARNINGS = false;
 
 let server: SdkProxy;
-let openai: ReturnType<typeof createOpenAI>;
-let models: Record<'openai responses' | 'openai chat' | 'anthropic', (id: string) => LanguageModel>;
+let openai: AiSdkClients['openai'];
+let models: AiSdkClients['models'];
 
 beforeAll(async () => {
   server = await startCannedProxy();
-  openai = createOpenAI({ baseURL: `${server.url}/v1`, apiKey: 'sk-test-not-used' });
-  const anthropic = createAnthropic({ baseURL: `${server.url}/v1`, apiKey: 'sk-ant-test-not-used' });
-  models = {
-    'openai responses': (id) => openai(id),
-    'openai chat': (id) => openai.chat(id),
-    anthropic: (id) => anthropic(id),
-  };
+  ({ openai, models } = aiSdkClients(server.url));
 });
 afterAll(() => server.close());
 beforeEach(() => server.mock.reset());

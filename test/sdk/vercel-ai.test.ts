@@ -4,27 +4,20 @@
  * streamText, a multi-step tool call, structured output, and errors.
  */
 import { createAnthropic } from '@ai-sdk/anthropic';
-import { createOpenAI } from '@ai-sdk/openai';
-import { APICallError, generateText, jsonSchema, Output, stepCountIs, streamText, tool, type LanguageModel } from 'ai';
+import { APICallError, generateText, jsonSchema, Output, stepCountIs, streamText, tool } from 'ai';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { CLAUDE_DEFAULT, GPT4_DEFAULT, startSdkProxy, WEATHER_ANSWER, WEATHER_ARGS, WEATHER_PARAMETERS, type SdkProxy } from './helpers.ts';
+import { aiSdkClients, type AiSdkClients } from './vercel-ai-models.ts';
 
 // The AI SDK warns that it does not know these model ids; the warnings say nothing about TokenPak.
 (globalThis as { AI_SDK_LOG_WARNINGS?: boolean }).AI_SDK_LOG_WARNINGS = false;
 
 let server: SdkProxy;
-let models: Record<'openai responses' | 'openai chat' | 'anthropic', (id: string) => LanguageModel>;
+let models: AiSdkClients['models'];
 
 beforeAll(async () => {
   server = await startSdkProxy();
-  const openai = createOpenAI({ baseURL: `${server.url}/v1`, apiKey: 'sk-test-not-used' });
-  // @ai-sdk/anthropic's baseURL includes /v1 (the official SDK's does not).
-  const anthropic = createAnthropic({ baseURL: `${server.url}/v1`, apiKey: 'sk-ant-test-not-used' });
-  models = {
-    'openai responses': (id) => openai(id),
-    'openai chat': (id) => openai.chat(id),
-    anthropic: (id) => anthropic(id),
-  };
+  ({ models } = aiSdkClients(server.url));
 });
 afterAll(() => server.close());
 beforeEach(() => server.mock.reset());
