@@ -136,7 +136,7 @@ export function createRouter(options: RouterOptions): Router {
     const watch = watchCall(observers, observed(start, context));
     return watch ? { watch, upstreamMs: 0 } : undefined;
   };
-  /** Admission, then the watch: a refused call is logged and watched by the server's refusal path. */
+  /** Admission, then the watch: a refused call is logged and watched by the server's refusal path. Without admission, calls skip this `await`. */
   const begin = async (start: CallStart, context: RouteContext): Promise<Watched | undefined> => {
     if (admit) await admit(observed(start, context));
     return watchOf(start, context);
@@ -168,7 +168,7 @@ export function createRouter(options: RouterOptions): Router {
       const route = resolve(request.model);
       const requestId = context.requestId ?? randomUUID();
       const start = callStart(requestId, request, context, false);
-      const watched = await begin(start, context);
+      const watched = admit ? await begin(start, context) : watchOf(start, context);
       const attempts: AttemptRecord[] = [];
       const outcome = await alongChain(route, requestId, context, attempts, watched, (provider, target, options) => provider.complete({ ...request, model: target.model }, options));
       if (!outcome.ok) {
@@ -194,7 +194,7 @@ export function createRouter(options: RouterOptions): Router {
       const route = resolve(request.model);
       const requestId = context.requestId ?? randomUUID();
       const start = callStart(requestId, request, context, true);
-      const watched = await begin(start, context);
+      const watched = admit ? await begin(start, context) : watchOf(start, context);
       const attempts: AttemptRecord[] = [];
       // An attempt succeeds once its first event has come: until then a failure may move on to the next provider.
       const outcome = await alongChain(route, requestId, context, attempts, watched, async (provider, target, options) => {
@@ -269,7 +269,7 @@ export function createRouter(options: RouterOptions): Router {
       const requestId = context.requestId ?? randomUUID();
       // Vectors are large and say nothing a reader of the log needs: only the request is kept.
       const start = callStart(requestId, request, context, false);
-      const watched = await begin(start, context);
+      const watched = admit ? await begin(start, context) : watchOf(start, context);
       const attempts: AttemptRecord[] = [];
       const outcome = await alongChain(route, requestId, context, attempts, watched, (provider, target, options) =>
         provider.embed ? provider.embed({ ...request, model: target.model }, options) : unsupported(provider, 'embeddings'),
