@@ -98,6 +98,14 @@ describe('requests per minute', () => {
     expect(Number((refusedResponses as InstanceType<typeof OpenAI.APIError>).headers?.get('retry-after'))).toBeGreaterThan(0);
   });
 
+  it('embeddings are limited too, with OpenAI\'s 429', async () => {
+    const proxy = await start({ providers: mockOnly, models: { 'text-embedding-3-small': { provider: 'mock', limits: { requests_per_minute: 1 } } } });
+    await openai(proxy).embeddings.create({ model: 'text-embedding-3-small', input: 'hello' });
+    const refused = (await openai(proxy).embeddings.create({ model: 'text-embedding-3-small', input: 'hello' }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
+    expect({ code: refused.code, retryAfter: Number(refused.headers?.get('retry-after')) > 0 }).toEqual({ code: 'rate_limit_exceeded', retryAfter: true });
+  });
+
   it('a request for an unknown model is a 404 and spends no request of the limit', async () => {
     const proxy = await start({
       providers: mockOnly,
