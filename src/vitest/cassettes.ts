@@ -11,7 +11,9 @@ import type { CassetteSet } from '../cassettes/cassette-set.ts';
 import { closeSets, createCassettes, type Cassettes } from '../cassettes/setup.ts';
 import type { Config } from '../config/load.ts';
 import type { CassettesSettings, ProviderSettings } from '../config/schema.ts';
-import { cassetteCoverage } from './options.ts';
+import { TokenPakError } from '../errors.ts';
+import { PLACEHOLDER_KEY } from './env.ts';
+import { cassetteCoverage, isLoopback } from './options.ts';
 import { cassetteOptions, type ScopeOptions } from './options-check.ts';
 
 export interface RunCassettes {
@@ -47,6 +49,20 @@ export function createRunCassettes(): RunCassettes {
       }
       const mode = coverage.mode;
       const top = settingsOf({ ...config.cassettes, mode }, option?.dir ?? config.cassettes.dir);
+      for (const [provider, settings] of Object.entries(providers)) {
+        if (settings.type !== 'openai' && settings.type !== 'anthropic') continue;
+        const own = settings.cassettes ?? top;
+        const callsApi = own.mode === 'record' || own.mode === 'auto' || (own.mode === 'replay' && own.on_miss === 'record');
+        // Recording with the setup's placeholder key would replace good cassettes with the API's 401s.
+        if (callsApi && settings.api_key === PLACEHOLDER_KEY && !isLoopback(settings.base_url)) {
+          const variable = settings.type === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY';
+          throw new TokenPakError(
+            'config_invalid',
+            `Recording cassettes (${record ? 'vitest -u or TOKENPAK_RECORD=1' : `cassette mode ${own.mode}`}) calls the real API of provider "${provider}", but its api_key is the Vitest setup's placeholder: ${variable} is not set. ` +
+              `Set ${variable} for the recording run, or run without -u / TOKENPAK_RECORD to replay the cassettes.`,
+          );
+        }
+      }
       const cassettes = createCassettes({ ...config, cassettes: top, providers }, { defaultTiming: 'instant', shared });
       if (!cassettes) return undefined;
       return {

@@ -68,7 +68,8 @@ export type ConfigLoader = ReturnType<typeof createConfigLoader>;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
-function isLoopback(url: string | undefined): boolean {
+/** True for a URL on this machine. */
+export function isLoopback(url: string | undefined): boolean {
   if (!url) return false;
   try {
     return LOOPBACK.has(new URL(url).hostname);

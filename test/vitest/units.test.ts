@@ -12,6 +12,7 @@ import type { MatcherState } from 'vitest';
 import { hookFetch } from '../../src/vitest/fetch-tagging.ts';
 import { matchers } from '../../src/vitest/matchers.ts';
 import { testCassetteName } from '../../src/vitest/cassette-name.ts';
+import { createRunCassettes } from '../../src/vitest/cassettes.ts';
 import { checkOptions, createConfigLoader, mergeScopeOptions, prepareConfig, projectRootOf, simulatedProviders } from '../../src/vitest/options.ts';
 import { createScope, type Scope } from '../../src/vitest/scope.ts';
 import { createSimulator } from '../../src/vitest/simulator.ts';
@@ -61,6 +62,19 @@ describe('cassette options', () => {
     expect(long('one')).not.toBe(long('two'));
     expect(long('one').split('/')[1]!.length).toBeLessThanOrEqual(100);
     expect(testCassetteName('/p', '/p/a.test.ts', ['…'])).toMatch(/^a\.test\/[0-9a-f]{8}$/);
+  });
+
+  it('refuses to record with the setup\'s placeholder key, which would fill cassettes with 401s', () => {
+    const run = createRunCassettes();
+    const config = defineConfig({ providers: { openai: { type: 'openai', api_key: 'tokenpak-test-key' } }, models: { 'gpt-4': { provider: 'openai' } } });
+    expect(() => run.forScope(config, { cassette: true }, tmpdir(), 'a/b', true)).toThrow(
+      'Recording cassettes (vitest -u or TOKENPAK_RECORD=1) calls the real API of provider "openai", but its api_key is the Vitest setup\'s placeholder: OPENAI_API_KEY is not set. Set OPENAI_API_KEY for the recording run',
+    );
+    expect(() => run.forScope(config, { cassette: { mode: 'auto' } }, tmpdir(), 'a/b', false)).toThrow(/cassette mode auto\) calls the real API/);
+    // Replaying needs no key; a local API (base_url on this machine) none either.
+    expect(run.forScope(config, { cassette: true }, tmpdir(), 'a/b', false)).toBeDefined();
+    const local = defineConfig({ providers: { openai: { type: 'openai', api_key: 'tokenpak-test-key', base_url: 'http://127.0.0.1:9/v1' } }, models: { 'gpt-4': { provider: 'openai' } } });
+    expect(run.forScope(local, { cassette: true }, tmpdir(), 'a/b', true)).toBeDefined();
   });
 
   it('exempts from the real-API guard the providers that recordings answer', () => {
