@@ -59,7 +59,11 @@ export async function proxyCommand(args: string[]): Promise<number> {
   // Spans read the providers' addresses from the config now serving (a reload may change them).
   let serving: { config: typeof config } | undefined;
   const traces: TraceObserver | undefined = tracing
-    ? await (await import('../telemetry/tracer.ts')).createTraceObserver({ settings: tracing, config: () => serving?.config ?? config })
+    ? await (await import('../telemetry/tracer.ts')).createTraceObserver({
+        settings: tracing,
+        config: () => serving?.config ?? config,
+        warn: (message) => process.stderr.write(`[tokenpak] ${message}\n`),
+      })
     : undefined;
   const proxy = await startProxy({
     config,

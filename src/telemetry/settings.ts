@@ -12,6 +12,36 @@ export interface TracingSettings {
   /** Export headers; undefined: OTEL_EXPORTER_OTLP_(TRACES_)HEADERS. */
   headers: Record<string, string> | undefined;
   serviceName: string;
+  /** The batch span processor's settings from the standard OTEL_BSP_* variables (unset: the SDK's defaults). */
+  batch?: BatchSettings;
+}
+
+/** OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_EXPORT_TIMEOUT. */
+export interface BatchSettings {
+  scheduledDelayMillis?: number;
+  maxQueueSize?: number;
+  maxExportBatchSize?: number;
+  exportTimeoutMillis?: number;
+}
+
+// The SDK's batch processor no longer reads these itself; the specification says every SDK honours them.
+const BATCH_VARIABLES = {
+  scheduledDelayMillis: 'OTEL_BSP_SCHEDULE_DELAY',
+  maxQueueSize: 'OTEL_BSP_MAX_QUEUE_SIZE',
+  maxExportBatchSize: 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
+  exportTimeoutMillis: 'OTEL_BSP_EXPORT_TIMEOUT',
+} as const;
+
+function batchSettings(env: NodeJS.ProcessEnv): BatchSettings {
+  const batch: BatchSettings = {};
+  for (const [key, variable] of Object.entries(BATCH_VARIABLES) as Array<[keyof BatchSettings, string]>) {
+    const text = env[variable]?.trim();
+    if (!text) continue;
+    const value = Number(text);
+    // As the specification asks of a malformed value: ignored, the default stands.
+    if (Number.isInteger(value) && value > 0) batch[key] = value;
+  }
+  return batch;
 }
 
 /** The settings when traces are on, else undefined. */
@@ -27,5 +57,6 @@ export function tracingSettings(config: Pick<Config, 'telemetry'>, env: NodeJS.P
     endpoint: section?.endpoint,
     headers: section?.headers,
     serviceName: section?.service_name ?? (env.OTEL_SERVICE_NAME?.trim() || 'tokenpak'),
+    batch: batchSettings(env),
   };
 }

@@ -29,7 +29,11 @@ export interface TraceObserverOptions {
   config: () => Pick<Config, 'providers'>;
   /** Environment for the providers' default base URLs (`OPENAI_BASE_URL`, …); default `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /** Told when an export fails, at most once a minute (spans are dropped, calls are not). */
+  warn?: (message: string) => void;
 }
+
+const WARN_EVERY_MS = 60_000;
 
 /** `gen_ai.response.finish_reasons` values for the canonical stop reasons. */
 const FINISH_REASON: Record<StopReason, string> = { stop: 'stop', length: 'length', 'tool-calls': 'tool_call', 'content-filter': 'content_filter' };
@@ -51,10 +55,24 @@ export async function createTraceObserver(options: TraceObserverOptions): Promis
     ...(settings.endpoint !== undefined ? { url: settings.endpoint } : {}),
     ...(settings.headers !== undefined ? { headers: settings.headers } : {}),
   });
+  // The SDK drops a failed batch silently; an operator should learn that the collector is unreachable.
+  const { warn } = options;
+  if (warn) {
+    let warnedAt = -Infinity;
+    const send = exporter.export.bind(exporter);
+    exporter.export = (spans, done) =>
+      send(spans, (result) => {
+        if (result.code !== 0 && performance.now() - warnedAt >= WARN_EVERY_MS) {
+          warnedAt = performance.now();
+          warn(`traces: ${spans.length} span(s) could not be sent (${result.error?.message ?? 'export failed'}); check telemetry.endpoint or OTEL_EXPORTER_OTLP_ENDPOINT. Calls are not affected.`);
+        }
+        done(result);
+      });
+  }
   // Not registered as the global provider: TokenPak's spans are its own, and an embedding application keeps its tracing.
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': settings.serviceName }),
-    spanProcessors: [new BatchSpanProcessor({ exporter })],
+    spanProcessors: [new BatchSpanProcessor({ exporter, ...settings.batch })],
   });
   const tracer: Tracer = provider.getTracer('tokenpak');
   const propagator = new W3CTraceContextPropagator();

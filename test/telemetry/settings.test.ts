@@ -15,12 +15,17 @@ describe('tracingSettings', () => {
 
   it('is on with a telemetry section, with its endpoint, headers and service name', () => {
     const config = parseConfig(`${base}telemetry:\n  endpoint: http://collector:4318/v1/traces\n  headers: { x-api-key: k }\n  service_name: gw\n`);
-    expect(tracingSettings(config, {})).toEqual({ endpoint: 'http://collector:4318/v1/traces', headers: { 'x-api-key': 'k' }, serviceName: 'gw' });
+    expect(tracingSettings(config, {})).toEqual({ endpoint: 'http://collector:4318/v1/traces', headers: { 'x-api-key': 'k' }, serviceName: 'gw', batch: {} });
   });
 
   it('is on with either OTLP endpoint variable; the exporter reads the rest from the environment', () => {
-    expect(tracingSettings(parseConfig(base), { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' })).toEqual({ endpoint: undefined, headers: undefined, serviceName: 'tokenpak' });
+    expect(tracingSettings(parseConfig(base), { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' })).toEqual({ endpoint: undefined, headers: undefined, serviceName: 'tokenpak', batch: {} });
     expect(tracingSettings(parseConfig(base), { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/v1/traces', OTEL_SERVICE_NAME: 'svc' })?.serviceName).toBe('svc');
+  });
+
+  it('reads the batch processor variables, ignoring malformed ones', () => {
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_BSP_SCHEDULE_DELAY: '200', OTEL_BSP_MAX_QUEUE_SIZE: '4096', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: 'lots', OTEL_BSP_EXPORT_TIMEOUT: '-1' };
+    expect(tracingSettings(parseConfig(base), env)?.batch).toEqual({ scheduledDelayMillis: 200, maxQueueSize: 4096 });
   });
 
   it('is off with enabled: false, OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none, whatever else says on', () => {

@@ -129,6 +129,7 @@ async function startProxy(configFile: string, env: Record<string, string> = {}) 
   });
   return {
     url,
+    output: () => output,
     /** SIGTERM: the proxy ends its calls and sends the spans it still holds. */
     async stop() {
       child.kill('SIGTERM');
@@ -270,6 +271,21 @@ describe('traces', () => {
     expect(call).toMatchObject({ parentSpanId: undefined, service: 'from-env' });
     expect(call.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(receiver.spans.filter((s) => s.parentSpanId === call.spanId)).toHaveLength(1);
+  });
+
+  it('a collector that cannot be reached: calls are answered, stderr says spans were lost and what to check (OTEL_BSP_SCHEDULE_DELAY honoured)', async () => {
+    // A port that was free a moment ago and has nothing listening now.
+    const closed = createServer();
+    await new Promise<void>((ready) => closed.listen(0, '127.0.0.1', ready));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((done) => closed.close(() => done()));
+    const proxy = await startProxy('plain.yaml', { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${port}/v1/traces`, OTEL_BSP_SCHEDULE_DELAY: '50' });
+    expect((await post(`${proxy.url}/v1/messages`, { model: 'gpt-4', messages: [{ role: 'user', content: 'hello' }] })).status).toBe(200);
+    // The batch goes out 50 ms after the call (the default is 5 s) and fails: the warning comes while the proxy serves.
+    await expect.poll(proxy.output, { timeout: 10_000, interval: 50 }).toContain('[tokenpak] traces: 2 span(s) could not be sent');
+    expect(proxy.output()).toContain('check telemetry.endpoint or OTEL_EXPORTER_OTLP_ENDPOINT. Calls are not affected.');
+    expect((await post(`${proxy.url}/v1/messages`, { model: 'gpt-4', messages: [{ role: 'user', content: 'again' }] })).status).toBe(200);
+    await proxy.stop();
   });
 
   it('without telemetry: in the config nor the variables, the OpenTelemetry packages are never loaded', async () => {
