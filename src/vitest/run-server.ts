@@ -363,7 +363,8 @@ export async function startRunServer(runOptions: RunServerOptions = {}): Promise
       if (Object.keys(pendingMockCalls).length > 0) entry.channel.push({ ev: 'call-extra', scope: entry.scope.id, mockCalls: pendingMockCalls });
     };
     const plain = plainResponse(response);
-    if (plain && requester === entry.channel && !request.signal.aborted) {
+    // Not for HEAD: its answer has no body to carry them.
+    if (plain && requester === entry.channel && request.method !== 'HEAD' && !request.signal.aborted) {
       // A JSON answer carries the worker's events, this request's call among them: one round trip, no channel message.
       queueMockCalls();
       const { lines, seq } = requester.take();
