@@ -48,6 +48,8 @@ export function run(args: string[], env: Record<string, string> = {}, options: R
   const { cwd = work, node = process.execPath, nodeArgs = [] } = options;
   return new Promise((resolveRun, reject) => {
     const child = spawn(node, [...nodeArgs, bin, ...args], { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    // Killed after the file's tests if it is still running: a command expected to end may, broken, serve on.
+    children.push(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));

@@ -23,7 +23,7 @@ describe('the Node version check', () => {
   it('on a Node that reports an older version the CLI stops before loading anything', async () => {
     // A preloaded module makes this Node report 22.18.0; the bin must check before its imports.
     const fake = `data:text/javascript,Object.defineProperty(process.versions,"node",{value:"22.18.0"})`;
-    const result = await run(['proxy', '--config', join(recipeDir, 'config.yaml')], {}, { nodeArgs: ['--import', fake] });
+    const result = await run(['proxy', '--config', join(recipeDir, 'config.yaml'), '--port', '0'], {}, { nodeArgs: ['--import', fake] });
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr.trim()).toBe(
