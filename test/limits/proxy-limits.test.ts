@@ -168,7 +168,7 @@ describe('tokens per minute', () => {
     await chat(openai(proxy), true);
     await chat(openai(proxy), false);
     await calls(proxy, 2);
-    await expect(chat(openai(proxy))).resolves.toBeDefined();
+    await expect(chat(openai(proxy))).resolves.toMatchObject({ choices: [{ message: { content: mockOnly.mock.responses['gpt-4'].default } }] });
   });
 });
 
@@ -192,6 +192,9 @@ describe('budgets (a priced provider)', () => {
 
   it('a key is refused once its day\'s spend reaches cents_per_day, with insufficient_quota and a retry-after at midnight UTC; streams are priced as non-streams', async () => {
     const proxy = await priced({ cents_per_day: 100 });
+    // The fake is shared by this describe's tests: count this test's upstream calls from here.
+    const upstreamCalls = () => fake.requests.filter((r) => r.path.endsWith('/chat/completions')).length;
+    const upstreamBefore = upstreamCalls();
     await chat(openai(proxy), false);
     await chat(openai(proxy), true);
     const log = await calls(proxy, 2);
@@ -207,8 +210,9 @@ describe('budgets (a priced provider)', () => {
     expect(retryAfter).toBeLessThanOrEqual(midnight(before));
     expect(retryAfter).toBeGreaterThanOrEqual(midnight(after));
     // The other key has no budget; the refused request reached no provider.
-    await expect(chat(openai(proxy, KEY_B))).resolves.toBeDefined();
-    expect(fake.requests.filter((r) => r.path.endsWith('/chat/completions')).length).toBeGreaterThanOrEqual(3);
+    await expect(chat(openai(proxy, KEY_B))).resolves.toMatchObject({ object: 'chat.completion' });
+    // Two calls of team-a and one of the other key: the refused one is not among them.
+    expect(upstreamCalls() - upstreamBefore).toBe(3);
     expect((await calls(proxy, 4)).find((c) => c.status === 429)).toMatchObject({ errorCode: 'budget_exceeded', provider: null, attempts: [] });
   });
 
