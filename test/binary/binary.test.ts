@@ -37,8 +37,19 @@ function inputsHash(): string {
   return hash.digest('hex').slice(0, 16);
 }
 
+/** Binaries of other sources (over 100 MB each) go once they are an hour old: a copy in use was taken long before. */
+function pruneCache(cache: string, keep: string): void {
+  for (const entry of existsSync(cache) ? readdirSync(cache) : []) {
+    const dir = join(cache, entry);
+    if (entry !== keep && Date.now() - statSync(dir).mtimeMs > 3_600_000) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function cachedBinary(): string {
-  const file = join(tmpdir(), 'tokenpak-binary', inputsHash(), 'tokenpak');
+  const cache = join(tmpdir(), 'tokenpak-binary');
+  const hash = inputsHash();
+  pruneCache(cache, hash);
+  const file = join(cache, hash, 'tokenpak');
   if (existsSync(file)) return file;
   mkdirSync(join(file, '..'), { recursive: true });
   // Built beside and renamed: a concurrent run never sees half a binary.
