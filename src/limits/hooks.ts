@@ -7,6 +7,7 @@
 import type { Admission, CallObserver } from '../router/observer.ts';
 import type { Limiter } from './limiter.ts';
 
+/** What the router takes from the limits: register `admit` as its admission and `observer` among its call observers. */
 export interface LimitHooks {
   admit: Admission;
   observer: CallObserver;

@@ -34,6 +34,7 @@ export interface CallUse {
   cents: number | null;
 }
 
+/** The limits of one config, applied to counters in a {@link LimitStore}; a reload builds a new one on the same store. */
 export interface Limiter {
   /** Whether the config sets any limit (when not, admission is free and touches no store). */
   readonly active: boolean;
@@ -73,6 +74,10 @@ export function hasLimits(config: Config): boolean {
   return keyed || Object.values(config.models).some((route) => route.settings.limits && Object.keys(route.settings.limits).length > 0);
 }
 
+/**
+ * The limiter of `config`'s `server.auth.keys[].limits` and `models.<name>.limits`.
+ * `store` may be undefined only when the config sets no limit (throws otherwise).
+ */
 export function createLimiter(config: Config, store: LimitStore | undefined): Limiter {
   const keys = new Map<string, KeyPlan>();
   (config.server.auth?.keys ?? []).forEach((entry, i) => {

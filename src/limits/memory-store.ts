@@ -18,6 +18,7 @@ interface Until {
   total: number;
 }
 
+/** An empty store; its counters live as long as it does (a proxy keeps one across config reloads). */
 export function createMemoryLimitStore(): LimitStore {
   const counters = new Map<string, Sliding | Until>();
 
