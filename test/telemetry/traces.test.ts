@@ -260,17 +260,37 @@ describe('traces', () => {
     expect(openai.requests.map((r) => r.headers.traceparent)).toEqual([`00-${fallbackTrace}-${failed!.spanId}-01`, `00-${fallbackTrace}-${answered!.spanId}-01`]);
   });
 
-  it('OTEL_EXPORTER_OTLP_ENDPOINT alone turns traces on; a call without traceparent starts its own trace', async () => {
+  it('OTEL_EXPORTER_OTLP_ENDPOINT alone turns traces on; a call without traceparent starts its own trace; a stream is traced when it ends', async () => {
     receiver.spans.length = 0;
     const proxy = await startProxy('plain.yaml', { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'from-env' });
     const answer = await post(`${proxy.url}/v1/messages`, { model: 'gpt-4', messages: [{ role: 'user', content: 'hello' }] });
     expect(answer.status).toBe(200);
+    // A stream: its span ends when the stream does, with the usage of its final event.
+    const streamed = await fetch(`${proxy.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'hello' }], stream: true, stream_options: { include_usage: true } }),
+    });
+    const events = (await streamed.text()).split('\n').filter((line) => line.startsWith('data: {')).map((line) => JSON.parse(line.slice(6)));
+    const usage = events.at(-1).usage;
     const output = await proxy.stop();
     expect(output).toContain('[loaded]');
-    const call = receiver.spans.find((s) => s.name === 'chat gpt-4' && s.kind === SPAN_KIND_SERVER)!;
+    const calls = receiver.spans.filter((s) => s.name === 'chat gpt-4' && s.kind === SPAN_KIND_SERVER);
+    expect(calls).toHaveLength(2);
+    const call = calls.find((s) => s.attributes['tokenpak.stream'] === false)!;
     expect(call).toMatchObject({ parentSpanId: undefined, service: 'from-env' });
     expect(call.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(receiver.spans.filter((s) => s.parentSpanId === call.spanId)).toHaveLength(1);
+    const stream = calls.find((s) => s.attributes['tokenpak.stream'] === true)!;
+    expect(stream.traceId).not.toBe(call.traceId);
+    expect(stream.attributes).toMatchObject({
+      'gen_ai.response.model': 'gpt-4',
+      'gen_ai.response.finish_reasons': ['stop'],
+      'gen_ai.usage.input_tokens': usage.prompt_tokens,
+      'gen_ai.usage.output_tokens': usage.completion_tokens,
+      'tokenpak.client_format': 'openai-chat',
+    });
+    expect(receiver.spans.filter((s) => s.parentSpanId === stream.spanId)).toHaveLength(1);
   });
 
   it('a collector that cannot be reached: calls are answered, stderr says spans were lost and what to check (OTEL_BSP_SCHEDULE_DELAY honoured)', async () => {
