@@ -94,7 +94,17 @@ export async function buildBinary(out = join(root, 'build/tokenpak')): Promise<B
     const { inject } = createRequire(import.meta.url)('postject') as {
       inject(file: string, name: string, data: Buffer, options: { sentinelFuse: string; overwrite?: boolean }): Promise<void>;
     };
-    await inject(out, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SENTINEL_FUSE });
+    // postject's ELF reader (LIEF) warns about each note section of node's binary it cannot name;
+    // the injection does not depend on them. Its console.warn is taken when inject() loads it.
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => {
+      if (!/^warning: Can't find string offset for section name/.test(String(args[0]))) warn(...args);
+    };
+    try {
+      await inject(out, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SENTINEL_FUSE });
+    } finally {
+      console.warn = warn;
+    }
     return { file: out, bytes: statSync(out).size, bundleBytes: statSync(bundle).size, leftOut };
   } finally {
     rmSync(work, { recursive: true, force: true });
