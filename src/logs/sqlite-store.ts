@@ -283,9 +283,15 @@ export function openSqliteCallLog(options: SqliteCallLogOptions): SqliteCallLog 
     async checkWritable() {
       if (readOnly || !open) throw storeError(`The call log ${path} is ${readOnly ? 'open read-only' : 'closed'}.`);
       await writer?.flush();
-      // Takes the write lock and lets it go: fails on a read-only file or a lock held too long by another process.
-      db.exec('BEGIN IMMEDIATE');
-      db.exec('ROLLBACK');
+      // Takes the write lock and lets it go: fails on a read-only file or a lock held by another process. The wait
+      // blocks the event loop, so it is short: the writer's own transactions (a batch) take a few milliseconds.
+      db.exec('PRAGMA busy_timeout = 50');
+      try {
+        db.exec('BEGIN IMMEDIATE');
+        db.exec('ROLLBACK');
+      } finally {
+        db.exec('PRAGMA busy_timeout = 250');
+      }
     },
     async close() {
       if (!open) return;

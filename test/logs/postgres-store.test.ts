@@ -48,3 +48,21 @@ describe('postgres store', () => {
     await expect(openPostgresCallLog({ url: DATABASE_URL, schema: 'x"; DROP TABLE y; --' })).rejects.toThrow(/not a plain SQL name/);
   });
 });
+
+describe('postgres store: checkWritable() (for /readyz)', () => {
+  it('resolves while calls can be written, rejects once they cannot, and when read-only or closed', async () => {
+    const schema = uniqueSchema('writable');
+    const store = await openPostgresCallLog({ url: DATABASE_URL, schema });
+    store.append(call({ id: 'before' }));
+    await expect(store.checkWritable!()).resolves.toBeUndefined();
+    const reader = await openPostgresCallLog({ url: DATABASE_URL, schema, readOnly: true });
+    await expect(reader.checkWritable!()).rejects.toThrow(/open read-only/);
+    await reader.close();
+    // The tables gone under the proxy: the calls waiting cannot be written.
+    await sql(`DROP TABLE "${schema}".tokenpak_attempts, "${schema}".tokenpak_calls CASCADE`);
+    store.append(call({ id: 'after' }));
+    await expect(store.checkWritable!()).rejects.toThrow(/tokenpak_calls/);
+    await store.close().catch(() => {});
+    await expect(store.checkWritable!()).rejects.toThrow(/closed/);
+  });
+});
