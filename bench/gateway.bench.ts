@@ -18,6 +18,7 @@ import { runLoad, type LoadResult } from './lib/load.ts';
 import { GC_TRACE_FLAG, meterProcess, perRequest, type GcMeter } from './lib/gc-meter.ts';
 import { freePort, httpCall, poll, readMemory, spawnNode } from './lib/processes.ts';
 import { proxyArgs, proxyWorkDir, shebangFlags, startBareServer, type RunningServer } from './lib/servers.ts';
+import { rotatedRuns } from './lib/rotation.ts';
 import { median, round } from './lib/stats.ts';
 import type { BenchContext, BenchSection, SectionResult } from './lib/types.ts';
 
@@ -125,14 +126,7 @@ async function run(context: BenchContext): Promise<SectionResult> {
     };
     for (const c of CONCURRENCY) {
       context.log(`gateway: c=${c}: warm-up ${plan.warmupS} s each, then ${plan.runs} × ${plan.durationS} s each, rotating the order`);
-      for (const target of TARGETS) await load(target, c, plan.warmupS);
-      const runs = { direct: [], minimal: [], tokenpak: [], portkey: [] } as Record<Target, MeasuredRun[]>;
-      raw[c] = runs;
-      for (let i = 0; i < plan.runs; i++) {
-        // Rotate who goes first, so load from elsewhere on the machine is not always charged to the same target.
-        const order = TARGETS.map((_, k) => TARGETS[(k + i) % TARGETS.length]!);
-        for (const target of order) runs[target].push(await load(target, c, plan.durationS));
-      }
+      raw[c] = await rotatedRuns(TARGETS, plan, (target, durationS) => load(target, c, durationS));
     }
     tokenpakRssBytes = readMemory(tokenpak.pid).rssBytes;
   } finally {

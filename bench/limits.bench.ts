@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { runLoad, type LoadResult } from './lib/load.ts';
 import { readCpuSeconds } from './lib/processes.ts';
+import { rotatedRuns } from './lib/rotation.ts';
 import { BENCH_HEADERS, BENCH_REQUEST, startProxyProcess, writeSectionConfig, type RunningServer } from './lib/servers.ts';
 import { median, round } from './lib/stats.ts';
 import type { BenchContext, BenchSection, SectionResult, Table } from './lib/types.ts';
@@ -54,25 +55,17 @@ async function overhead(context: BenchContext): Promise<SectionResult> {
     });
 
   const proxies = new Map<Variant, RunningServer>();
-  const runs = Object.fromEntries(variants.map((v) => [v, [] as LoadResult[]])) as Record<Variant, LoadResult[]>;
-  const cpuUs = Object.fromEntries(variants.map((v) => [v, [] as number[]])) as Record<Variant, number[]>;
+  let runs: Record<Variant, Array<LoadResult & { cpuUs: number }>>;
   try {
     for (const variant of variants) proxies.set(variant, await startProxyProcess(context, config(variant), context.proxyNodeArgs));
-    const load = (variant: Variant, durationS: number) =>
-      runLoad(context.root, { url: `${proxies.get(variant)!.url}/v1/messages`, body: BENCH_REQUEST, headers: BENCH_HEADERS, connections: CONNECTIONS, durationS });
     context.log(`limits: warm-up ${plan.warmupS} s each, then ${plan.runs} × ${plan.durationS} s each, rotating the order`);
-    for (const variant of variants) await load(variant, plan.warmupS);
-    for (let i = 0; i < plan.runs; i++) {
-      const order = variants.map((_, k) => variants[(k + i) % variants.length]!);
-      for (const variant of order) {
-        const pid = proxies.get(variant)!.child.pid;
-        const before = readCpuSeconds(pid);
-        const result = await load(variant, plan.durationS);
-        if (result.non200 > 0) throw new Error(`limits: ${result.non200} answers were not 200 with ${variant}: the limits must admit every request`);
-        cpuUs[variant].push(((readCpuSeconds(pid) - before) * 1e6) / result.requests);
-        runs[variant].push(result);
-      }
-    }
+    runs = await rotatedRuns(variants, plan, async (variant, durationS) => {
+      const pid = proxies.get(variant)!.child.pid;
+      const before = readCpuSeconds(pid);
+      const result = await runLoad(context.root, { url: `${proxies.get(variant)!.url}/v1/messages`, body: BENCH_REQUEST, headers: BENCH_HEADERS, connections: CONNECTIONS, durationS });
+      if (result.non200 > 0) throw new Error(`limits: ${result.non200} answers were not 200 with ${variant}: the limits must admit every request`);
+      return { ...result, cpuUs: ((readCpuSeconds(pid) - before) * 1e6) / result.requests };
+    });
   } finally {
     for (const [variant, proxy] of proxies) {
       const code = await proxy.stop();
@@ -82,7 +75,7 @@ async function overhead(context: BenchContext): Promise<SectionResult> {
   }
 
   const summary = Object.fromEntries(
-    variants.map((v) => [v, { rps: median(runs[v].map((r) => r.rps)), p50Ms: median(runs[v].map((r) => r.p50Ms)), p99Ms: median(runs[v].map((r) => r.p99Ms)), cpuUs: median(cpuUs[v]) }]),
+    variants.map((v) => [v, { rps: median(runs[v].map((r) => r.rps)), p50Ms: median(runs[v].map((r) => r.p50Ms)), p99Ms: median(runs[v].map((r) => r.p99Ms)), cpuUs: median(runs[v].map((r) => r.cpuUs)) }]),
   ) as Record<Variant, { rps: number; p50Ms: number; p99Ms: number; cpuUs: number }>;
   const table: Table = {
     title: `Proxy with and without limits, c=${CONNECTIONS} (medians of ${plan.runs} × ${plan.durationS} s after a ${plan.warmupS} s warm-up, same run)`,
@@ -102,7 +95,7 @@ async function overhead(context: BenchContext): Promise<SectionResult> {
       `redis: ${REDIS_URL}, one Lua script per check and per count; Redis's own CPU is not in the proxy's CPU µs/req.`,
     ],
   };
-  return { tables: [table], targets: [], data: { plan, variants, summary, runs, cpuUsPerRequest: cpuUs } };
+  return { tables: [table], targets: [], data: { plan, variants, summary, runs, cpuUsPerRequest: Object.fromEntries(variants.map((v) => [v, runs[v].map((r) => r.cpuUs)])) } };
 }
 
 export const sections: BenchSection[] = [

@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { runLoad, type LoadResult } from './lib/load.ts';
 import { readCpuSeconds } from './lib/processes.ts';
+import { rotatedRuns } from './lib/rotation.ts';
 import { BENCH_HEADERS, BENCH_REQUEST, startProxyProcess, writeBenchConfig, type RunningServer } from './lib/servers.ts';
 import { median, round } from './lib/stats.ts';
 import type { BenchContext, BenchSection, SectionResult, Table, TargetCheck } from './lib/types.ts';
@@ -62,24 +63,14 @@ async function throughput(context: BenchContext): Promise<SectionResult> {
     for (const store of stores) proxies.set(store, await startProxyProcess(context, configWithLogs(context, store, schema)));
     for (const c of CONCURRENCY) {
       context.log(`logging: c=${c}: warm-up ${plan.warmupS} s each, then ${plan.runs} × ${plan.durationS} s each, rotating the order`);
-      const runs = Object.fromEntries(stores.map((s) => [s, [] as LoadResult[]])) as Record<Store, LoadResult[]>;
-      const cpu = Object.fromEntries(stores.map((s) => [s, [] as number[]])) as Record<Store, number[]>;
-      raw[c] = runs;
-      cpuUs[c] = cpu;
-      const load = (store: Store, durationS: number) =>
-        runLoad(context.root, { url: `${proxies.get(store)!.url}/v1/messages`, body: BENCH_REQUEST, headers: BENCH_HEADERS, connections: c, durationS });
-      for (const store of stores) await load(store, plan.warmupS);
-      for (let i = 0; i < plan.runs; i++) {
-        // Rotate who goes first, so that load from elsewhere on the machine is not always charged to the same store.
-        const order = stores.map((_, k) => stores[(k + i) % stores.length]!);
-        for (const store of order) {
-          const pid = proxies.get(store)!.child.pid;
-          const before = readCpuSeconds(pid);
-          const result = await load(store, plan.durationS);
-          cpu[store].push(((readCpuSeconds(pid) - before) * 1e6) / result.requests);
-          runs[store].push(result);
-        }
-      }
+      const runs = await rotatedRuns(stores, plan, async (store, durationS) => {
+        const pid = proxies.get(store)!.child.pid;
+        const before = readCpuSeconds(pid);
+        const result = await runLoad(context.root, { url: `${proxies.get(store)!.url}/v1/messages`, body: BENCH_REQUEST, headers: BENCH_HEADERS, connections: c, durationS });
+        return { result, cpuUs: ((readCpuSeconds(pid) - before) * 1e6) / result.requests };
+      });
+      raw[c] = Object.fromEntries(stores.map((s) => [s, runs[s].map((run) => run.result)])) as Record<Store, LoadResult[]>;
+      cpuUs[c] = Object.fromEntries(stores.map((s) => [s, runs[s].map((run) => run.cpuUs)])) as Record<Store, number[]>;
     }
   } finally {
     for (const [store, proxy] of proxies) {

@@ -16,6 +16,7 @@ import { GC_TRACE_FLAG, meterProcess, perRequest, type GcMeter } from './lib/gc-
 import { runLoad, type LoadResult } from './lib/load.ts';
 import { freePort, httpCall, poll, spawnNode } from './lib/processes.ts';
 import { proxyArgs, proxyWorkDir, startBareServer, type RunningServer } from './lib/servers.ts';
+import { rotatedRuns } from './lib/rotation.ts';
 import { median, round } from './lib/stats.ts';
 import type { BenchContext, BenchSection, SectionResult } from './lib/types.ts';
 
@@ -109,13 +110,7 @@ async function run(context: BenchContext): Promise<SectionResult> {
     };
     for (const c of CONCURRENCY) {
       context.log(`ops-overhead: c=${c}: warm-up ${plan.warmupS} s each, then ${plan.runs} × ${plan.durationS} s each, rotating the order`);
-      for (const variant of VARIANTS) await load(variant, c, plan.warmupS);
-      const runs = { plain: [], metrics: [], 'metrics+traces': [] } as Record<Variant, MeasuredRun[]>;
-      raw[c] = runs;
-      for (let i = 0; i < plan.runs; i++) {
-        const order = VARIANTS.map((_, k) => VARIANTS[(k + i) % VARIANTS.length]!);
-        for (const variant of order) runs[variant].push(await load(variant, c, plan.durationS));
-      }
+      raw[c] = await rotatedRuns(VARIANTS, plan, (variant, durationS) => load(variant, c, durationS));
     }
     // The scrape must show the traffic: the metrics proxy really counted it.
     const scrape = await httpCall(`${servers.metrics!.url}/metrics`);

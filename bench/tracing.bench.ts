@@ -13,6 +13,7 @@ import { GC_TRACE_FLAG, meterProcess, perRequest, type GcMeter } from './lib/gc-
 import { runLoad, type LoadResult } from './lib/load.ts';
 import { freePort, httpCall, spawnNode } from './lib/processes.ts';
 import { proxyArgs, proxyWorkDir, shebangFlags, startBareServer, type RunningServer } from './lib/servers.ts';
+import { rotatedRuns } from './lib/rotation.ts';
 import { median, round } from './lib/stats.ts';
 import type { BenchContext, BenchSection, SectionResult } from './lib/types.ts';
 
@@ -61,11 +62,7 @@ async function run(context: BenchContext): Promise<SectionResult> {
       return { ...result, cpuUsPerRequest: perRequest(before, meters[variant]!.read(), result.requests).cpuUsPerRequest };
     };
     context.log(`tracing: warm-up ${plan.warmupS} s each, then ${plan.runs} × ${plan.durationS} s each at c=1, rotating the order`);
-    for (const variant of VARIANTS) await load(variant, plan.warmupS);
-    for (let i = 0; i < plan.runs; i++) {
-      const order = VARIANTS.map((_, k) => VARIANTS[(k + i) % VARIANTS.length]!);
-      for (const variant of order) runs[variant].push(await load(variant, plan.durationS));
-    }
+    Object.assign(runs, await rotatedRuns(VARIANTS, plan, load));
   } finally {
     for (const meter of Object.values(meters)) meter.stop();
     for (const variant of VARIANTS) {
