@@ -4,6 +4,7 @@
  */
 import { findPrice } from '../pricing/pricing.ts';
 import type { Config } from './load.ts';
+import { hostPortOf } from '../util/url.ts';
 
 /** A finding about a loaded config. */
 export interface ConfigFinding {
@@ -44,12 +45,8 @@ function limitedSubjects(config: Config): string[] {
 
 function countersWhere(config: Config): string {
   if (!config.state) return "in this process's memory (one replica; set state.redis for several)";
-  try {
-    const url = new URL(config.state.redis);
-    return `in Redis at ${url.hostname}:${url.port || '6379'} (state.redis, shared by replicas)`;
-  } catch {
-    return 'in Redis (state.redis)';
-  }
+  const where = hostPortOf(config.state.redis, 6379);
+  return where ? `in Redis at ${where} (state.redis, shared by replicas)` : 'in Redis (state.redis)';
 }
 
 export function checkConfig(config: Config, options: { env?: DeployEnv } = {}): ConfigCheck {

@@ -15,6 +15,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { TokenPakError } from '../errors.ts';
+import { hostPortOf } from '../util/url.ts';
 import type { Admission, Counter, CounterAmount, LimitCheck, LimitStore } from './types.ts';
 
 const SCRIPT = `
@@ -207,12 +208,7 @@ function unavailable(error: unknown, where: string, url: string): TokenPakError 
 
 /** `host:port` of a Redis URL, without user or password. */
 export function describeRedis(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.hostname}:${parsed.port || '6379'}`;
-  } catch {
-    return '(unreadable URL)';
-  }
+  return hostPortOf(url, 6379) ?? '(unreadable URL)';
 }
 
 /** Removes the URL (and so its password) from a client message. */
