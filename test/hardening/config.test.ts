@@ -94,25 +94,27 @@ describe('large files', () => {
     ]);
   }, 60_000);
 
-  it('loading grows linearly with the number of models: 20x the models cost at most 20x the CPU time (quadratic: 43x)', async () => {
-    // CPU time (not wall time) of the same load at two sizes in a fresh process, interleaved, median of
-    // three each: a busy machine slows both sizes alike. Linear loading measured 6x (fixed costs weigh
-    // more in the small file); the yaml package's pairwise unique-key check, the issue's defect, 43x.
+  it('loading grows linearly with the number of models: 10x the models cost at most 20x the CPU time (quadratic: over 40x)', async () => {
+    // A complexity check, not a speed target: CPU time (not wall time) of the same load at two sizes in
+    // one fresh process, interleaved, median of five each, so a busy machine slows both sizes alike.
+    // The small file has 4,000 models (~100 ms of CPU), not fewer: with 1,000 a single GC pause or
+    // time slice moved the ratio by several x on a loaded machine. Linear loading measures 9-10x here;
+    // the yaml package's pairwise unique-key check (the issue's defect) makes it quadratic: 40x+.
     const script = `
       const { parseConfig } = await import(${JSON.stringify(join(root, 'dist/index.js'))});
       const models = (n) => { let y = 'providers:\\n  mock: {type: mock}\\nmodels:\\n'; for (let i = 0; i < n; i++) y += '  model-' + i + ': {provider: mock}\\n'; return y; };
-      const small = models(1000);
-      const large = models(20000);
+      const small = models(4000);
+      const large = models(40000);
       const cpu = (yaml) => { const start = process.cpuUsage(); const config = parseConfig(yaml, { env: {} }); const used = process.cpuUsage(start); if (!config.models['model-999']) throw new Error('models lost'); return used.user + used.system; };
       cpu(small);
       const runs = { small: [], large: [] };
-      for (let i = 0; i < 3; i++) { runs.small.push(cpu(small)); runs.large.push(cpu(large)); }
-      const median = (values) => values.sort((a, b) => a - b)[1];
-      if (Object.keys(parseConfig(large, { env: {} }).models).length !== 20000) throw new Error('models lost');
+      for (let i = 0; i < 5; i++) { runs.small.push(cpu(small)); runs.large.push(cpu(large)); }
+      const median = (values) => values.sort((a, b) => a - b)[2];
+      if (Object.keys(parseConfig(large, { env: {} }).models).length !== 40000) throw new Error('models lost');
       console.log(JSON.stringify({ small: median(runs.small), large: median(runs.large) }));`;
     const result = await runNode(['--input-type=module', '-e', script], 110_000);
     expect(result.code, result.stderr).toBe(0);
     const { small, large } = JSON.parse(result.stdout) as { small: number; large: number };
-    expect(large / small, `20,000 models took ${Math.round(large / 1000)} ms of CPU, 1,000 took ${Math.round(small / 1000)} ms`).toBeLessThan(20);
+    expect(large / small, `40,000 models took ${Math.round(large / 1000)} ms of CPU, 4,000 took ${Math.round(small / 1000)} ms`).toBeLessThan(20);
   }, 120_000);
 });
