@@ -6,11 +6,13 @@
  * `test: { globalSetup: ['tokenpak/vitest/global-setup'], setupFiles: ['tokenpak/vitest/setup'] }`.
  */
 import { SERVER_KEY, type RunServerInfo } from './protocol.ts';
+
+export type { RunServerInfo };
 import { startRunServer } from './run-server.ts';
 
 /** What Vitest (4 and 5) passes a global setup: the test project. */
 interface ProjectLike {
-  provide(key: typeof SERVER_KEY, value: RunServerInfo): void;
+  provide(key: 'tokenpak:server', value: RunServerInfo): void;
   /** The resolved config: `vitest -u` (or `UPDATE_SNAPSHOT=all`) makes `snapshotOptions.updateSnapshot` "all". */
   config?: { snapshotOptions?: { updateSnapshot?: string } };
 }

@@ -35,3 +35,6 @@ export { tokenpak, type TokenPakVitePlugin } from './plugin.ts';
 export type { TokenPakAttempt, TokenPakCall } from './scope.ts';
 export type { AnswerSource } from '../providers/mock/answers.ts';
 export { setupTokenPak } from './session.ts';
+// The shape Vitest's `inject('tokenpak:server')` gives (the session augments ProvidedContext with it), public so the
+// declaration files can name it.
+export type { RunServerInfo } from './protocol.ts';
