@@ -8,6 +8,7 @@ import { checkExposure } from '../server/access.ts';
 import { startProxy } from '../server/proxy.ts';
 import { tracingSettings } from '../telemetry/settings.ts';
 import type { TraceObserver } from '../telemetry/tracer.ts';
+import { createRedactor } from '../util/redact.ts';
 import { configPath, parseDeployEnv, parseFlags, parsePort, UsageError } from './shared.ts';
 import { commandHelp } from './help.ts';
 import { createReloader, watchFile } from './reload.ts';
@@ -56,13 +57,15 @@ export async function proxyCommand(args: string[]): Promise<number> {
   const cassettes = cassettesEnabled(config, overrides) ? (await import('../cassettes/setup.ts')).createCassettes(config, { overrides }) : undefined;
   // The OpenTelemetry SDK loads only when traces are configured.
   const tracing = tracingSettings(config);
+  // An export failure quotes the collector (its status text), which may echo the key it refused.
+  const redactTraces = createRedactor(config.secrets);
   // Spans read the providers' addresses from the config now serving (a reload may change them).
   let serving: { config: typeof config } | undefined;
   const traces: TraceObserver | undefined = tracing
     ? await (await import('../telemetry/tracer.ts')).createTraceObserver({
         settings: tracing,
         config: () => serving?.config ?? config,
-        warn: (message) => process.stderr.write(`[tokenpak] ${message}\n`),
+        warn: (message) => process.stderr.write(`[tokenpak] ${redactTraces(message)}\n`),
       })
     : undefined;
   const proxy = await startProxy({
@@ -109,7 +112,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
           // After the last call ended: its spans are in the batch this sends. A collector that is
           // down costs the spans, not a clean stop.
           await traces?.shutdown().catch((error: unknown) => {
-            process.stderr.write(`[tokenpak] traces: the last spans were not sent (${error instanceof Error ? error.message : String(error)}); check telemetry.endpoint or OTEL_EXPORTER_OTLP_ENDPOINT.\n`);
+            process.stderr.write(`[tokenpak] traces: the last spans were not sent (${redactTraces(error instanceof Error ? error.message : String(error))}); check telemetry.endpoint or OTEL_EXPORTER_OTLP_ENDPOINT.\n`);
           });
           resolve(0);
         },
