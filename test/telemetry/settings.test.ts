@@ -32,7 +32,7 @@ describe('tracingSettings', () => {
     const on = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' };
     expect(tracingSettings(parseConfig(`${base}telemetry:\n  enabled: false\n`), on)).toBeUndefined();
     const section = parseConfig(`${base}telemetry: {}\n`);
-    expect(tracingSettings(section, {})).toBeDefined();
+    expect(tracingSettings(section, {})).toEqual({ endpoint: undefined, headers: undefined, serviceName: 'tokenpak', batch: {} });
     expect(tracingSettings(section, { OTEL_SDK_DISABLED: 'true' })).toBeUndefined();
     expect(tracingSettings(section, { OTEL_TRACES_EXPORTER: 'none' })).toBeUndefined();
   });
