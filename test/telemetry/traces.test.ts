@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bin, cleanEnv } from '../cli/helpers.ts';
 import { createFakeOpenAI, FAKE_OPENAI_KEY, fixtureJson, replies, type FakeUpstream } from '../support/fake-upstream.ts';
+import { watchProxy } from '../support/proxy-process.ts';
 
 interface OtlpValue {
   stringValue?: string;
@@ -110,31 +111,16 @@ async function startProxy(configFile: string, env: Record<string, string> = {}) 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  const url = await new Promise<string>((ready, fail) => {
-    const timer = setInterval(() => {
-      const found = /listening on (http:\/\/\S+)/.exec(output)?.[1];
-      if (found) {
-        clearInterval(timer);
-        ready(found);
-      }
-    }, 20);
-    void exited.then((code) => {
-      clearInterval(timer);
-      fail(new Error(`proxy exited with ${code} before listening:\n${output}`));
-    });
-  });
+  const { listening, exited, output } = watchProxy(child);
+  const url = await listening;
   return {
     url,
-    output: () => output,
+    output,
     /** SIGTERM: the proxy ends its calls and sends the spans it still holds. */
     async stop() {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
-      return output;
+      return output();
     },
   };
 }
