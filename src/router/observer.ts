@@ -84,7 +84,7 @@ export interface CallWatch {
 /**
  * Watches calls: chat answers, streams and embeddings (everything that goes to the call
  * log, refused requests included; token counts are free and not watched). Called on the
- * hot path: keep it synchronous and cheap, and never throw.
+ * hot path: keep it synchronous and cheap, and never throw (a hook that throws is caught: the call stands, and the error becomes one process warning; see {@link observerFailed}).
  */
 export interface CallObserver {
   /** A call starts; returns its watcher, or undefined to ignore it. */
@@ -98,6 +98,21 @@ export interface CallObserver {
  * the client's wire format like any other error.
  */
 export type Admission = (call: ObservedCall) => void | Promise<void>;
+
+const reported = new Set<string>();
+
+/**
+ * What the router does with an observer's hook that threw: the call it watched was
+ * answered and logged, so the failure must not turn it into an error. It becomes a
+ * process warning (printed on stderr by the CLI), once per distinct message, so a
+ * broken metrics or tracing hook is seen without flooding the output per call.
+ */
+export function observerFailed(error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  if (reported.has(message) || reported.size >= 100) return;
+  reported.add(message);
+  process.emitWarning(`A call observer (metrics, traces or limits) failed; the call itself was answered and logged: ${message}`, { code: 'TOKENPAK_OBSERVER' });
+}
 
 /** Calls each observer; undefined when none watches (the router then skips all bookkeeping). */
 export function watchCall(observers: readonly CallObserver[], call: ObservedCall): CallWatch | undefined {

@@ -15,7 +15,7 @@ import type { Pricer } from '../pricing/pricing.ts';
 import type { CallOptions, Provider } from '../providers/types.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
 import { estimateInputTokens, estimateOutputTokens } from '../providers/mock/tokens.ts';
-import { watchCall, type Admission, type CallAnswer, type CallObserver, type CallWatch, type ObservedCall } from './observer.ts';
+import { observerFailed, watchCall, type Admission, type CallAnswer, type CallObserver, type CallWatch, type ObservedCall } from './observer.ts';
 import { createRecorder, elapsed, sumCost, type AttemptTarget, type CallResult, type CallStart } from './recorder.ts';
 
 /** The call's context, from the server (or a test). */
@@ -133,7 +133,12 @@ export function createRouter(options: RouterOptions): Router {
   /** The observers' watch of a call, or undefined when none watches it (then nothing is timed). */
   const watchOf = (start: CallStart, context: RouteContext): Watched | undefined => {
     if (!observing) return undefined;
-    const watch = watchCall(observers, observed(start, context));
+    let watch: CallWatch | undefined;
+    try {
+      watch = watchCall(observers, observed(start, context));
+    } catch (error) {
+      observerFailed(error);
+    }
     return watch ? { watch, upstreamMs: 0 } : undefined;
   };
   /** Admission, then the watch: a refused call is logged and watched by the server's refusal path. Without admission, calls skip this `await`. */
@@ -143,7 +148,13 @@ export function createRouter(options: RouterOptions): Router {
   };
   const finish = (start: CallStart, attempts: AttemptRecord[], result: CallResult, watched: Watched | undefined, answer?: CallAnswer): CallRecord => {
     const call = recorder.finish(start, attempts, result);
-    watched?.watch.onCallEnd?.(call, { latencyMs: call.latencyMs, ttftMs: call.ttftMs, upstreamMs: Math.round(watched.upstreamMs * 100) / 100 }, answer);
+    if (watched) {
+      try {
+        watched.watch.onCallEnd?.(call, { latencyMs: call.latencyMs, ttftMs: call.ttftMs, upstreamMs: Math.round(watched.upstreamMs * 100) / 100 }, answer);
+      } catch (error) {
+        observerFailed(error);
+      }
+    }
     return call;
   };
 
@@ -327,7 +338,14 @@ export function createRouter(options: RouterOptions): Router {
       // A provider that retries by itself reports each failed try, which becomes its own failed
       // attempt with the wait after it; the next try's time starts once that wait is over.
       const clock = { started: performance.now() };
-      const tryStarts = (started: number) => watched?.watch.onAttemptStart?.({ ...who(provider, target), index: attempts.length, started });
+      const tryStarts = (started: number) => {
+        try {
+          return watched?.watch.onAttemptStart?.({ ...who(provider, target), index: attempts.length, started });
+        } catch (error) {
+          observerFailed(error);
+          return undefined;
+        }
+      };
       const upstreamHeaders = watched ? tryStarts(clock.started) : undefined;
       const options: CallOptions = {
         ...callOptions(requestId, context),
@@ -364,7 +382,12 @@ interface Watched {
 /** Adds a finished try to the call's attempts and tells the observers. */
 function push(attempts: AttemptRecord[], record: AttemptRecord, watched: Watched | undefined): void {
   attempts.push(record);
-  watched?.watch.onAttemptEnd?.(record, attempts.length - 1);
+  if (!watched) return;
+  try {
+    watched.watch.onAttemptEnd?.(record, attempts.length - 1);
+  } catch (error) {
+    observerFailed(error);
+  }
 }
 
 /**

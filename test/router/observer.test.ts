@@ -4,7 +4,7 @@
  * they may add upstream, and admission before routing.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ChatResponse, StreamEvent } from '../../src/canonical/types.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { TokenPakError } from '../../src/errors.ts';
@@ -163,6 +163,39 @@ describe('call observers', () => {
     expect(watch.events).toEqual(['call-start (unknown)', 'call-end error']);
     expect(watch.starts[0]).toMatchObject({ model: 'gpt-5', route: undefined, stream: true });
     expect(watch.ends[0]!.timings.upstreamMs).toBe(0);
+  });
+});
+
+describe('an observer that throws', () => {
+  it('leaves the call answered and logged (complete, stream, refusal), and is reported once as a process warning', async () => {
+    const warnings = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    try {
+      const broken = (where: string) => () => {
+        throw new Error(`metrics exploded in ${where}`);
+      };
+      const throwsOnStart: CallObserver = { onCallStart: broken('onCallStart') };
+      const throwsInHooks: CallObserver = {
+        onCallStart: () => ({ onAttemptStart: broken('onAttemptStart'), onAttemptEnd: broken('onAttemptEnd'), onCallEnd: broken('onCallEnd') }),
+      };
+      for (const observer of [throwsOnStart, throwsInHooks]) {
+        const { router, log } = routerWith({ observers: [observer] });
+        const answered = await router.complete(ask('gpt-4'), context);
+        expect(answered.response.content).toEqual([{ type: 'text', text: 'from primary' }]);
+        const routed = await router.stream(ask('gpt-4'), context);
+        const texts: string[] = [];
+        for await (const event of routed.events) if (event.type === 'text-delta') texts.push(event.text);
+        expect(texts.join('')).toBe('from primary');
+        expect((await routed.done).outcome).toBe('ok');
+        router.refused({ ...context, requestId: 'r-x', model: 'gpt-5', stream: false, startedAt: Date.now(), started: performance.now() }, new TokenPakError('model_not_found', 'no such model', { status: 404 }));
+        expect((await log.query({})).map((call) => call.outcome).sort()).toEqual(['error', 'ok', 'ok']);
+      }
+      const messages = warnings.mock.calls.map(([message]) => String(message));
+      // Each distinct failure once, though each hook threw on every call.
+      expect(messages.map((message) => /metrics exploded in (\w+)/.exec(message)?.[1]).sort()).toEqual(['onAttemptEnd', 'onAttemptStart', 'onCallEnd', 'onCallStart']);
+      expect(messages[0]).toMatch(/the call itself was answered and logged/);
+    } finally {
+      warnings.mockRestore();
+    }
   });
 });
 
