@@ -17,9 +17,19 @@ import type { CallAnswer, CallObserver, CallWatch, ObservedAttempt, ObservedCall
 import type { StopReason } from '../canonical/types.ts';
 import type { TracingSettings } from './settings.ts';
 
+/** The longest model name a span keeps of what a client sent for a model no route serves. */
+const MAX_MODEL_CHARS = 200;
+
+function clip(model: string): string {
+  return model.length > MAX_MODEL_CHARS ? `${model.slice(0, MAX_MODEL_CHARS)}…` : model;
+}
+
+/** How long a stopping proxy waits for its last spans to be taken by the collector. */
+const SHUTDOWN_TIMEOUT_MS = 2_000;
+
 /** A call observer that traces, and flushes what it holds when the proxy stops. */
 export interface TraceObserver extends CallObserver {
-  /** Sends the spans still buffered, then stops exporting. */
+  /** Sends the spans still buffered (waiting at most 2 s for the collector), then stops exporting; rejects when they were not sent. */
   shutdown(): Promise<void>;
 }
 
@@ -110,7 +120,8 @@ export async function createTraceObserver(options: TraceObserverOptions): Promis
           startTime: call.startedAt,
           attributes: {
             'gen_ai.operation.name': operation,
-            'gen_ai.request.model': call.model,
+            // A configured route as is; any other string a client sent, cut (a refused 300 KB model name must not become a 300 KB attribute).
+            'gen_ai.request.model': call.route ?? clip(call.model),
             'tokenpak.request_id': call.requestId,
             'tokenpak.client_format': call.clientFormat,
             'tokenpak.stream': call.stream,
@@ -170,7 +181,17 @@ export async function createTraceObserver(options: TraceObserverOptions): Promis
       };
     },
     async shutdown() {
-      await provider.shutdown();
+      // A stop must not wait on a collector that is down or slow: the exporter retries with
+      // backoff for its whole timeout (10 s by default), and a supervisor's kill comes sooner.
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the collector did not take them within ${SHUTDOWN_TIMEOUT_MS} ms`)), SHUTDOWN_TIMEOUT_MS);
+      });
+      try {
+        await Promise.race([provider.shutdown(), gaveUp]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 

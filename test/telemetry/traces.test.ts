@@ -279,6 +279,19 @@ describe('traces', () => {
     expect(receiver.spans.filter((s) => s.parentSpanId === stream.spanId)).toHaveLength(1);
   });
 
+  it('a request refused for an unknown model is a span with the error, its model name cut to 200 characters', async () => {
+    receiver.spans.length = 0;
+    const proxy = await startProxy('traced.yaml');
+    const longName = `gpt-${'x'.repeat(5_000)}`;
+    const refused = await post(`${proxy.url}/v1/chat/completions`, { model: longName, messages: [{ role: 'user', content: 'hello' }] });
+    expect(refused.status).toBe(404);
+    await proxy.stop();
+    expect(receiver.spans).toHaveLength(1);
+    const [span] = receiver.spans;
+    expect(span!.name).toBe('chat');
+    expect(span!.attributes).toMatchObject({ 'gen_ai.request.model': `${longName.slice(0, 200)}…`, 'error.type': 'model_not_found' });
+  });
+
   it('a collector that cannot be reached: calls are answered, stderr says spans were lost and what to check (OTEL_BSP_SCHEDULE_DELAY honoured)', async () => {
     // A port that was free a moment ago and has nothing listening now.
     const closed = createServer();
@@ -291,7 +304,8 @@ describe('traces', () => {
     await expect.poll(proxy.output, { timeout: 10_000, interval: 50 }).toContain('[tokenpak] traces: 2 span(s) could not be sent');
     expect(proxy.output()).toContain('check telemetry.endpoint or OTEL_EXPORTER_OTLP_ENDPOINT. Calls are not affected.');
     expect((await post(`${proxy.url}/v1/messages`, { model: 'gpt-4', messages: [{ role: 'user', content: 'again' }] })).status).toBe(200);
-    await proxy.stop();
+    // The stop does not wait out the exporter's retries (10 s): it gives the collector 2 s and says what was lost.
+    expect(await proxy.stop()).toContain('[tokenpak] traces: the last spans were not sent (the collector did not take them within 2000 ms)');
   });
 
   it('without telemetry: in the config nor the variables, the OpenTelemetry packages are never loaded', async () => {
