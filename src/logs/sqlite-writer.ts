@@ -10,7 +10,7 @@
  * write everything first.
  */
 import { Worker } from 'node:worker_threads';
-import type { SqlValue } from './sql.ts';
+import { storeError, type SqlValue } from './sql.ts';
 
 export interface SqliteWriterOptions {
   /** The database file, already created and migrated by the store. */
@@ -77,7 +77,7 @@ export function startSqliteWriter(options: SqliteWriterOptions): SqliteWriter {
       if ('warn' in message) return onError(message.warn);
       const waiting = flushes.get(message.flushed);
       flushes.delete(message.flushed);
-      if (message.error !== undefined) waiting?.reject(new Error(message.error));
+      if (message.error !== undefined) waiting?.reject(storeError(`Could not write the call log: ${message.error}. Check that its folder is writable and the disk has room (logs.path in the config).`));
       else waiting?.resolve();
     });
     exited = new Promise<void>((resolve) => started.once('exit', () => resolve()));

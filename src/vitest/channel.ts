@@ -71,7 +71,7 @@ async function open(info: RunServerInfo): Promise<Channel> {
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('error', (error) =>
-      reject(new TokenPakError('config_invalid', `Cannot reach the run's TokenPak control channel on 127.0.0.1:${info.controlPort} (${error.message}). Was its global setup stopped?`)),
+      reject(new TokenPakError('shutting_down', `Cannot reach the run's TokenPak control channel on 127.0.0.1:${info.controlPort} (${error.message}). Was its global setup stopped? Run the tests through Vitest with tokenpak() or 'tokenpak/vitest/global-setup' in globalSetup.`)),
     );
   });
   // The channel must not keep a worker alive on its own.
@@ -108,7 +108,7 @@ async function open(info: RunServerInfo): Promise<Channel> {
   };
 
   const write = (message: Record<string, unknown>) => {
-    if (closed) throw new TokenPakError('config_invalid', "The run's TokenPak closed its control channel (the Vitest run is ending).");
+    if (closed) throw new TokenPakError('shutting_down', "The run's TokenPak closed its control channel (the Vitest run is ending). A call made after its test ended? Await every call inside the test.");
     socket.write(`${encode(message, register)}\n`);
   };
 
@@ -261,7 +261,7 @@ async function open(info: RunServerInfo): Promise<Channel> {
   let refused: Error | undefined;
   const fail = () => {
     closed = true;
-    const error = refused ?? new TokenPakError('config_invalid', "The run's TokenPak closed its control channel (the Vitest run is ending).");
+    const error = refused ?? new TokenPakError('shutting_down', "The run's TokenPak closed its control channel (the Vitest run is ending). A call made after its test ended? Await every call inside the test.");
     for (const entry of pending.values()) entry.reject(error);
     pending.clear();
     for (const wake of arrivals.values()) wake();
