@@ -141,15 +141,8 @@ export function startSqliteWriter(options: SqliteWriterOptions): SqliteWriter {
 function writerThread(): void {
   const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
   const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
-  const { path, insertCall, insertAttempt, flushIntervalMs, batchSize, maxBuffered, synced } = workerData as {
-    path: string;
-    insertCall: string;
-    insertAttempt: string;
-    flushIntervalMs: number;
-    batchSize: number;
-    maxBuffered: number;
-    synced: Int32Array;
-  };
+  // A type only (erased from the source text the thread runs): the options as handed over, less the callback.
+  const { path, insertCall, insertAttempt, flushIntervalMs, batchSize, maxBuffered, synced } = workerData as Omit<SqliteWriterOptions, 'onError'> & { synced: Int32Array };
   const port = parentPort!;
   const db = new DatabaseSync(path);
   // A second proxy on the same file waits briefly for the write lock; a failed write is retried on the next tick.
