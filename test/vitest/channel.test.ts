@@ -49,3 +49,22 @@ it('an answer that carried events and was not read: resend brings them over the 
   channel.deliver(text.slice(0, carried));
   expect(arrived).toHaveLength(1);
 });
+
+it('a channel whose run server has gone: a request fails with shutting_down and says what to do, and a port with nothing on it cannot be reached', async () => {
+  const other = await startRunServer();
+  const channel = await channelTo({ url: other.url, controlPort: other.controlPort, token: other.token });
+  await other.close();
+  const error = await channel.request('file', { root: dir, options: {}, env: { ...process.env }, scope: `${channel.id}.gone` }).then(
+    () => undefined,
+    (thrown: unknown) => thrown as { code?: string; message?: string },
+  );
+  expect(error?.code).toBe('shutting_down');
+  expect(error?.message).toMatch(/closed its control channel .*Await every call inside the test/);
+
+  const unreachable = await channelTo({ url: other.url, controlPort: other.controlPort, token: other.token }).then(
+    () => undefined,
+    (thrown: unknown) => thrown as { code?: string; message?: string },
+  );
+  expect(unreachable?.code).toBe('shutting_down');
+  expect(unreachable?.message).toMatch(/Cannot reach the run's TokenPak control channel .*globalSetup/);
+});
