@@ -4,12 +4,12 @@
  * as users run it (the built bin), with a kill switch so that a regression
  * fails the test instead of hanging the machine.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { bin, cleanEnv, root, work, writeConfig } from '../cli/helpers.ts';
+import { runNode } from './helpers.ts';
 
 /** The 710-byte file of the issue: nine levels of nine aliases (9^9 strings once expanded). */
 export function billionLaughs(): string {
@@ -22,35 +22,11 @@ export function billionLaughs(): string {
   return `${lines.join('\n')}\nproviders:\n  mock: {type: mock}\nmodels:\n  gpt-4: {provider: mock, fallback_provider: *i}\n`;
 }
 
-interface Outcome {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `node args`, killing it after `limitMs` (a hang fails with signal SIGKILL rather than hanging the suite). */
-function runNode(args: string[], limitMs: number): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: work, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
-
 describe('YAML aliases', () => {
   it('validate-config refuses a billion-laughs file with one ✗ line and exit 1', async () => {
     const file = writeConfig('laughs.yaml', billionLaughs());
     expect(billionLaughs().length).toBeLessThan(800);
-    const result = await runNode(['--max-old-space-size=256', bin, 'validate-config', file], 15_000);
+    const result = await runNode(['--max-old-space-size=256', bin, 'validate-config', file], { cwd: work, env: cleanEnv(), limitMs: 15_000 });
     expect(result.signal).toBeNull();
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/^✗ .*laughs\.yaml: YAML aliases \(\*name\) expand more than 1000 times.*billion laughs/m);
@@ -59,7 +35,7 @@ describe('YAML aliases', () => {
 
   it('proxy start refuses it too, one line, exit 1', async () => {
     const file = writeConfig('laughs-proxy.yaml', billionLaughs());
-    const result = await runNode(['--max-old-space-size=256', bin, 'proxy', '--config', file, '--port', '0'], 15_000);
+    const result = await runNode(['--max-old-space-size=256', bin, 'proxy', '--config', file, '--port', '0'], { cwd: work, env: cleanEnv(), limitMs: 15_000 });
     expect(result.signal).toBeNull();
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
@@ -112,7 +88,7 @@ describe('large files', () => {
       const median = (values) => values.sort((a, b) => a - b)[2];
       if (Object.keys(parseConfig(large, { env: {} }).models).length !== 40000) throw new Error('models lost');
       console.log(JSON.stringify({ small: median(runs.small), large: median(runs.large) }));`;
-    const result = await runNode(['--input-type=module', '-e', script], 110_000);
+    const result = await runNode(['--input-type=module', '-e', script], { cwd: work, env: cleanEnv(), limitMs: 110_000 });
     expect(result.code, result.stderr).toBe(0);
     const { small, large } = JSON.parse(result.stdout) as { small: number; large: number };
     expect(large / small, `40,000 models took ${Math.round(large / 1000)} ms of CPU, 4,000 took ${Math.round(small / 1000)} ms`).toBeLessThan(20);

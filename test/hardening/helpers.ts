@@ -2,6 +2,7 @@
  * Shared probes of the hardening suite: a hostile request over a real socket,
  * with a `/healthz` sent while the server is busy with it.
  */
+import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { expect } from 'vitest';
 import { send, type RawResponse } from '../server/helpers.ts';
@@ -79,4 +80,29 @@ export function nestedSchema(depth: number): string {
   let schema = '{"type":"string"}';
   for (let i = 0; i < depth; i++) schema = `{"type":"object","properties":{"a":${schema}}}`;
   return schema;
+}
+
+/** How a child `node` process ended, and what it printed. */
+export interface NodeOutcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node args`, killing it after `limitMs` (a hang fails with signal SIGKILL rather than hanging the suite). */
+export function runNode(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; limitMs: number }): Promise<NodeOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.limitMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
 }

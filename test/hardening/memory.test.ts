@@ -4,30 +4,14 @@
  * of a fatal heap error after about 1,100 of them). Measured in a child
  * process running the built package, with a bounded number of requests.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createMockProvider, MAX_KEPT_CALL_BYTES } from '../../src/providers/mock/mock-provider.ts';
 import { mockProviderSchema } from '../../src/config/schema.ts';
 import { root } from '../cli/helpers.ts';
+import { runNode } from './helpers.ts';
 
 const PROMPT_BYTES = 3_900_000;
-
-function runChild(script: string, flags: string[], limitMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...flags, '--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('the mock keeps its calls within a byte budget', () => {
   it('3.9 MB prompts: only as many calls as fit in the budget are kept, the newest always', async () => {
@@ -63,7 +47,7 @@ describe('the mock keeps its calls within a byte budget', () => {
       const after = heap();
       console.log(JSON.stringify({ growthMb: (after - before) / 1e6, kept: proxy.providers.get('mock').calls.length }));
       await proxy.close({ graceMs: 0 });`;
-    const result = await runChild(script, ['--expose-gc', '--max-old-space-size=512'], 170_000);
+    const result = await runNode(['--expose-gc', '--max-old-space-size=512', '--input-type=module', '-e', script], { cwd: root, limitMs: 170_000 });
     expect(result.code, result.stderr).toBe(0);
     const { growthMb, kept } = JSON.parse(result.stdout) as { growthMb: number; kept: number };
     // Before the budget, each request kept its 3.9 MB prompt: 30 more requests grew the heap by over 100 MB.
