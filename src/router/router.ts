@@ -131,11 +131,11 @@ export function createRouter(options: RouterOptions): Router {
     client: context.client,
   });
   /** The observers' watch of a call, or undefined when none watches it (then nothing is timed). */
-  const watchOf = (start: CallStart, context: RouteContext): Watched | undefined => {
+  const watchOf = (start: CallStart, context: RouteContext, call?: ObservedCall): Watched | undefined => {
     if (!observing) return undefined;
     let watch: CallWatch | undefined;
     try {
-      watch = watchCall(observers, observed(start, context));
+      watch = watchCall(observers, call ?? observed(start, context));
     } catch (error) {
       observerFailed(error);
     }
@@ -143,8 +143,10 @@ export function createRouter(options: RouterOptions): Router {
   };
   /** Admission, then the watch: a refused call is logged and watched by the server's refusal path. Without admission, calls skip this `await`. */
   const begin = async (start: CallStart, context: RouteContext): Promise<Watched | undefined> => {
-    if (admit) await admit(observed(start, context));
-    return watchOf(start, context);
+    // One description of the call for admission and the observers alike.
+    const call = observed(start, context);
+    if (admit) await admit(call);
+    return watchOf(start, context, call);
   };
   const finish = (start: CallStart, attempts: AttemptRecord[], result: CallResult, watched: Watched | undefined, answer?: CallAnswer): CallRecord => {
     const call = recorder.finish(start, attempts, result);
